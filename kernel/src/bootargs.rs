@@ -1,0 +1,1 @@
+//! `/chosen/bootargs` parsing: what to run and how.

@@ -1,0 +1,18 @@
+//! gupbed's system under test.
+//!
+//! Portable `no_std` code that runs on every CPU of the aarch64 image, under `cargo test` on
+//! the host, and under loom (`RUSTFLAGS="--cfg loom"`). It reaches hardware only through the
+//! [`hal::Hal`] interface that the `boot` crate implements.
+#![cfg_attr(not(test), no_std)]
+
+extern crate alloc;
+
+pub mod console;
+pub mod hal;
+pub mod record;
+pub mod sync;
+pub mod bootargs;
+pub mod gup;
+pub mod mm;
+pub mod run;
+pub mod stress;
