@@ -52,3 +52,71 @@ pub fn hal() -> &'static dyn Hal {
 pub fn installed() -> bool {
     HAL.get().is_some()
 }
+
+/// A std-backed [`Hal`] for host tests: threads play CPUs.
+///
+/// A test thread declares which CPU it is with [`host::set_cpu`]; the console is stdout; the
+/// counter is nanoseconds since first use; `exit` panics with the code (so tests can catch it);
+/// TLB and TTBR operations are no-ops (there is no MMU on the host).
+#[cfg(not(target_os = "none"))]
+pub mod host {
+    use super::{install, Hal};
+    use core::cell::Cell;
+    use std::io::Write;
+    use std::sync::OnceLock;
+    use std::time::Instant;
+
+    std::thread_local! {
+        static CPU: Cell<usize> = const { Cell::new(0) };
+    }
+
+    /// Declare that the calling thread is CPU `cpu`.
+    pub fn set_cpu(cpu: usize) {
+        CPU.with(|c| c.set(cpu));
+    }
+
+    /// The host platform; `nr_cpus` is what tests pretend is online.
+    pub struct HostHal {
+        nr_cpus: usize,
+    }
+
+    static START: OnceLock<Instant> = OnceLock::new();
+    static HOST: OnceLock<HostHal> = OnceLock::new();
+
+    /// Install the host platform (idempotent; the first `nr_cpus` wins).
+    pub fn install_host(nr_cpus: usize) {
+        let h = HOST.get_or_init(|| HostHal { nr_cpus });
+        install(h);
+    }
+
+    impl Hal for HostHal {
+        fn console_write(&self, bytes: &[u8]) {
+            let _ = std::io::stdout().write_all(bytes);
+        }
+        fn cpu_id(&self) -> usize {
+            CPU.with(|c| c.get())
+        }
+        fn nr_cpus(&self) -> usize {
+            self.nr_cpus
+        }
+        fn counter(&self) -> u64 {
+            START.get_or_init(Instant::now).elapsed().as_nanos() as u64
+        }
+        fn counter_hz(&self) -> u64 {
+            1_000_000_000
+        }
+        fn exit(&self, code: u32) -> ! {
+            panic!("hal exit({code})")
+        }
+        fn irq_save(&self) -> u64 {
+            0
+        }
+        fn irq_restore(&self, _flags: u64) {}
+        fn flush_tlb_page(&self, _asid: u16, _va: u64) {}
+        fn flush_tlb_asid(&self, _asid: u16) {}
+        fn switch_ttbr0(&self, _root: u64, _asid: u16) {}
+        fn send_sgi(&self, _cpu_mask: u64, _sgi: u8) -> bool {
+            false
+        }
+    }
+}

@@ -6,6 +6,9 @@
 #![cfg_attr(not(test), no_std)]
 
 extern crate alloc;
+// Host builds (unit/integration tests, loom) get std for the host `Hal` implementation.
+#[cfg(not(target_os = "none"))]
+extern crate std;
 
 pub mod console;
 pub mod hal;
