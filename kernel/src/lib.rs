@@ -18,4 +18,5 @@ pub mod bootargs;
 pub mod gup;
 pub mod mm;
 pub mod run;
+pub mod smp;
 pub mod stress;

@@ -1,0 +1,16 @@
+//! The runs `run=` can select. Each room adds its entry here (one line each).
+//!
+//! Entries whose code keeps `kernel::sync` atomics in statics are `cfg(not(loom))`: loom atomics
+//! are not `const`, and runs never execute under loom anyway.
+
+use super::RunDesc;
+
+/// Every run, looked up by name.
+pub static RUNS: &[RunDesc] = &[
+    #[cfg(not(loom))]
+    RunDesc {
+        name: "selftest",
+        help: "all CPUs: spin-mutex and atomic counters, per-CPU MMU/cache state (iters=, selftest=fault|panic)",
+        entry: super::selftest::run,
+    },
+];
