@@ -1,1 +1,68 @@
-fn main() {}
+//! `cargo xtask`: gupbed's host side. Builds the aarch64 image, runs it under QEMU, parses the
+//! kernel's `@gupbed` records into tables, JSON reports and plots, and runs the test suite.
+
+mod bench;
+mod cli;
+mod disasm;
+mod image;
+mod loom;
+mod plot;
+mod progress;
+mod qemu;
+mod records;
+mod report;
+mod table;
+mod testsuite;
+mod util;
+
+use clap::Parser;
+use cli::{Cli, Cmd};
+
+fn main() {
+    let cli = Cli::parse();
+    let code = match dispatch(cli.cmd) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            1
+        }
+    };
+    std::process::exit(code);
+}
+
+fn dispatch(cmd: Cmd) -> anyhow::Result<i32> {
+    match cmd {
+        Cmd::Build(a) => {
+            let img = image::build(image::BuildOpts {
+                board: a.board,
+                release: !a.debug,
+                deny_warnings: false,
+            })?;
+            println!("elf:   {}", img.elf.display());
+            println!("image: {}", img.raw.display());
+            println!(
+                "load address {:#x}, entry {:#x}, arm64 Image header: {}",
+                img.load_addr,
+                img.entry,
+                if img.has_linux_header { "yes" } else { "no" }
+            );
+            Ok(0)
+        }
+        Cmd::Qemu(a) => qemu::command(&a),
+        Cmd::Report(a) => qemu::report_command(&a),
+        Cmd::Test(a) => testsuite::command(&a),
+        Cmd::Loom => loom::command(),
+        Cmd::Bench(a) => bench::command(&a),
+        Cmd::Disasm(a) => disasm::command(&a),
+        Cmd::Setup(a) => {
+            let q = qemu::install::ensure(a.check_only)?;
+            println!(
+                "{} {} at {}: ok",
+                qemu::discover::QEMU,
+                q.version,
+                q.path.display()
+            );
+            Ok(0)
+        }
+    }
+}

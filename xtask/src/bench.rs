@@ -1,0 +1,192 @@
+//! `cargo xtask bench`: collect `bench` records ({name, ns_per_op, iters}) from host benches
+//! and from a QEMU `run=bench` boot, print them and write `target/bench.json`.
+//!
+//! Host benches are `#[ignore]`d kernel tests named `bench_*` that print bench records
+//! (`println!("{}", Record::new("bench")...finish())`); they run in release mode, one thread.
+//! Nothing is invented: a side that produced no records says so and fails.
+
+use crate::cli::{BenchArgs, Board};
+use crate::image::{self, BuildOpts};
+use crate::qemu::run::{self, Machine, RunSpec};
+use crate::records::parse_line;
+use crate::report::{self, Collector, Source};
+use crate::{table, util};
+use anyhow::{Context, Result};
+use serde_json::{json, Map, Value};
+use std::time::Duration;
+
+/// The run name the kernel must know for the QEMU side.
+pub const BENCH_RUN: &str = "bench";
+
+fn bench_table(benches: &[Map<String, Value>]) -> String {
+    let mut rows = vec![vec!["name".to_string(), "ns/op".into(), "iters".into()]];
+    for b in benches {
+        let get = |k: &str| {
+            b.get(k)
+                .map(|v| v.as_str().map(String::from).unwrap_or(v.to_string()))
+        };
+        rows.push(vec![
+            get("name").unwrap_or_else(|| "?".into()),
+            get("ns_per_op").unwrap_or_else(|| "-".into()),
+            get("iters").unwrap_or_else(|| "-".into()),
+        ]);
+    }
+    table::render(&rows)
+}
+
+/// Host side: `cargo test -p kernel --release -- --ignored bench_`, records from stdout.
+fn host() -> Result<Vec<Map<String, Value>>, String> {
+    let mut cmd = util::cargo();
+    cmd.args([
+        "test",
+        "-p",
+        "kernel",
+        "--release",
+        "--",
+        "--ignored",
+        "--nocapture",
+        "--test-threads=1",
+        "bench_",
+    ]);
+    util::echo(&cmd);
+    let out = cmd
+        .output()
+        .map_err(|e| format!("running cargo test: {e}"))?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    if !out.status.success() {
+        return Err(format!(
+            "host benches failed ({}):\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    let mut c = Collector::default();
+    for l in stdout.lines() {
+        c.feed(&parse_line(l));
+    }
+    if !c.malformed.is_empty() {
+        return Err(format!("malformed bench records: {:?}", c.malformed));
+    }
+    if c.benches.is_empty() {
+        return Err("no host benches: the kernel has no #[ignore] `bench_*` tests printing `bench` records yet".into());
+    }
+    Ok(c.benches)
+}
+
+/// QEMU side: boot `run=bench`.
+fn qemu(a: &BenchArgs) -> Result<(Value, Vec<Map<String, Value>>), String> {
+    let q = crate::qemu::install::ensure(false).map_err(|e| format!("{e:#}"))?;
+    let img = image::build(BuildOpts {
+        board: Board::Virt,
+        release: true,
+        deny_warnings: false,
+    })
+    .map_err(|e| format!("{e:#}"))?;
+    let bootargs = run::compose_bootargs(
+        &[
+            ("run", BENCH_RUN.into()),
+            ("seed", "1".into()),
+            (
+                "deadline_ms",
+                run::kernel_deadline_ms(a.timeout).to_string(),
+            ),
+        ],
+        &[],
+    );
+    let spec = RunSpec {
+        qemu: &q,
+        machine: Machine {
+            board: Board::Virt,
+            cpus: a.cpus,
+            memory_mib: 512,
+            cpu: a.cpu.clone(),
+        },
+        image: img.raw,
+        bootargs,
+        timeout: Duration::from_secs(a.timeout),
+        show: true,
+        verbose: false,
+    };
+    let out = run::run(&spec).map_err(|e| format!("{e:#}"))?;
+    let c = &out.collector;
+    let v = report::verdict(
+        c,
+        Source::Qemu {
+            exit: out.exit,
+            timed_out: out.timed_out,
+        },
+        false,
+    );
+    if c.kernel_errors.iter().any(|(k, _)| k == "bootargs") {
+        return Err(format!(
+            "the kernel does not know run={BENCH_RUN} yet (it answered: {:?})",
+            c.kernel_errors
+        ));
+    }
+    if v.exit_code != 0 {
+        let p: Vec<String> = v.problems.iter().map(|p| p.message.clone()).collect();
+        return Err(format!(
+            "QEMU bench run failed with exit code {}: {}",
+            v.exit_code,
+            p.join("; ")
+        ));
+    }
+    if c.benches.is_empty() {
+        return Err("the QEMU bench run emitted no `bench` records".into());
+    }
+    let platform = json!({
+        "platform": c.platform,
+        "qemu_version": q.version.to_string(),
+        "accel": run::ACCEL,
+        "cpus": a.cpus,
+        "cpu_model": a.cpu,
+    });
+    Ok((platform, c.benches.clone()))
+}
+
+pub fn command(a: &BenchArgs) -> Result<i32> {
+    let mut errors = Vec::new();
+    let mut host_benches = Value::Null;
+    let mut qemu_part = Value::Null;
+    if !a.no_host {
+        match host() {
+            Ok(b) => {
+                println!("host benches:\n{}", bench_table(&b));
+                host_benches = json!(b);
+            }
+            Err(e) => {
+                eprintln!("xtask: {e}");
+                errors.push(json!({"part": "host", "message": e}));
+            }
+        }
+    }
+    if !a.no_qemu {
+        if a.cpus == 0 || a.cpus > crate::cli::MAX_CPUS {
+            eprintln!(
+                "error: --cpus {} is out of range: use 1..={}",
+                a.cpus,
+                crate::cli::MAX_CPUS
+            );
+            return Ok(crate::qemu::EXIT_USAGE);
+        }
+        match qemu(a) {
+            Ok((platform, b)) => {
+                println!("QEMU benches:\n{}", bench_table(&b));
+                qemu_part = json!({"env": platform, "benches": b});
+            }
+            Err(e) => {
+                eprintln!("xtask: {e}");
+                errors.push(json!({"part": "qemu", "message": e}));
+            }
+        }
+    }
+    let path = if a.json.is_relative() {
+        util::workspace_root().join(&a.json)
+    } else {
+        a.json.clone()
+    };
+    let doc = json!({"schema": 1, "host": host_benches, "qemu": qemu_part, "errors": errors});
+    report::write_json(&path, &doc).context("writing bench results")?;
+    println!("bench results: {}", path.display());
+    Ok(if errors.is_empty() { 0 } else { 1 })
+}

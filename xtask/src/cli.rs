@@ -1,0 +1,354 @@
+//! Command line: subcommands, flags and the checks made before anything is built or started.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+/// Run names the kernel knows. Mirrors the static registry in `kernel/src/run/registry.rs`
+/// (BOOT/MM/GUP engineers add entries there): keep both lists in step.
+pub const KNOWN_RUNS: &[&str] = &["selftest", "mm-stress", "gup", "suite", "litmus"];
+
+/// Highest `-smp` we accept: GICv2 (pinned with `gic-version=2`) serves at most 8 CPUs.
+pub const MAX_CPUS: u32 = 8;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "cargo xtask",
+    bin_name = "cargo xtask",
+    about = "gupbed host tooling: build the image, run it under QEMU, report, test",
+    disable_help_subcommand = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub cmd: Cmd,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Cmd {
+    /// Build the aarch64 image (ELF and raw Image) and print their paths.
+    Build(BuildArgs),
+    /// Build the image and run it under QEMU: stream output, parse records, report.
+    Qemu(QemuArgs),
+    /// Parse a captured serial log (QEMU or real hardware) into the table / JSON report.
+    Report(ReportArgs),
+    /// Everything CI checks: host tests, clippy, fmt, loom, image build, QEMU cases.
+    Test(TestArgs),
+    /// Run the loom models of the kernel's lockless code (kernel/tests/loom_models.rs).
+    Loom,
+    /// Run benchmarks (host and QEMU) and write target/bench.json.
+    Bench(BenchArgs),
+    /// Disassemble a function of the image ELF, found by (demangled) name substring.
+    Disasm(DisasmArgs),
+    /// Check for (and on Debian as root, install) QEMU >= 9.0.
+    Setup(SetupArgs),
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Board {
+    /// QEMU `virt` (GICv2, PL011, PSCI)
+    Virt,
+    /// Raspberry Pi 4 (QEMU `raspi4b` or real hardware)
+    Rpi4,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct BuildArgs {
+    /// Board to build for.
+    #[arg(long, value_enum, default_value = "virt")]
+    pub board: Board,
+    /// Release profile (the default; accepted for clarity).
+    #[arg(long, conflicts_with = "debug")]
+    pub release: bool,
+    /// Debug profile instead of release.
+    #[arg(long)]
+    pub debug: bool,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct QemuArgs {
+    /// Number of vCPUs (1..=8).
+    #[arg(long, default_value_t = 4)]
+    pub cpus: u32,
+    /// Guest RAM in MiB (virt: 64..=8192, default 512; rpi4: must be 2048).
+    #[arg(long)]
+    pub memory: Option<u32>,
+    /// QEMU CPU model (cortex-a72, max, ...).
+    #[arg(long, default_value = "cortex-a72")]
+    pub cpu: String,
+    /// What the kernel runs (`run=` bootarg).
+    #[arg(long, default_value = "selftest")]
+    pub run: String,
+    /// Host kill timeout in seconds; the kernel gets a slightly shorter `deadline_ms`.
+    #[arg(long, default_value_t = 120)]
+    pub timeout: u64,
+    /// Write the JSON report here.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+    /// Plot GUP results per variant (.svg, or .png).
+    #[arg(long)]
+    pub plot: Option<PathBuf>,
+    /// Save the raw console output here (readable by `cargo xtask report`).
+    #[arg(long)]
+    pub log: Option<PathBuf>,
+    /// Variants to run (`variant=` bootarg), e.g. V0,V1,V3.
+    #[arg(long)]
+    pub variant: Option<String>,
+    /// Seed (`seed=` bootarg); chosen from the clock and printed when absent.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Fail unless each result's verdict matches its `expected` ("ANY" matches all).
+    #[arg(long)]
+    pub expect: bool,
+    /// Board / QEMU machine.
+    #[arg(long, value_enum, default_value = "virt")]
+    pub board: Board,
+    /// Also print the raw record lines.
+    #[arg(long, short)]
+    pub verbose: bool,
+    /// Extra bootargs (`key=value` tokens), after `--`.
+    #[arg(last = true)]
+    pub bootargs: Vec<String>,
+}
+
+impl QemuArgs {
+    /// Guest RAM in MiB after board defaults.
+    pub fn memory_mib(&self) -> u32 {
+        self.memory.unwrap_or(match self.board {
+            Board::Virt => 512,
+            Board::Rpi4 => 2048,
+        })
+    }
+
+    /// Checks that need no QEMU and no image: made before anything is built or started.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.cpus == 0 || self.cpus > MAX_CPUS {
+            return Err(format!(
+                "--cpus {} is out of range: use 1..={MAX_CPUS} (GICv2 serves at most {MAX_CPUS} CPUs)",
+                self.cpus
+            ));
+        }
+        let mem = self.memory_mib();
+        match self.board {
+            Board::Virt if !(64..=8192).contains(&mem) => {
+                return Err(format!("--memory {mem} is out of range: use 64..=8192 MiB"));
+            }
+            Board::Rpi4 if mem != 2048 => {
+                return Err(format!("--memory {mem}: QEMU raspi4b has exactly 2048 MiB"));
+            }
+            Board::Rpi4 if self.cpus != 4 => {
+                return Err(format!(
+                    "--cpus {}: QEMU raspi4b has exactly 4 CPUs",
+                    self.cpus
+                ));
+            }
+            _ => {}
+        }
+        if !KNOWN_RUNS.contains(&self.run.as_str()) {
+            return Err(format!(
+                "--run {}: unknown run; known runs: {}",
+                self.run,
+                KNOWN_RUNS.join(", ")
+            ));
+        }
+        if self.timeout == 0 {
+            return Err("--timeout must be at least 1 second".into());
+        }
+        if self.cpu.is_empty()
+            || !self
+                .cpu
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        {
+            return Err(format!("--cpu {:?}: not a CPU model name", self.cpu));
+        }
+        if let Some(v) = &self.variant {
+            if v.is_empty()
+                || v.split(',')
+                    .any(|t| t.is_empty() || !t.chars().all(|c| c.is_ascii_alphanumeric()))
+            {
+                return Err(format!(
+                    "--variant {v:?}: expected a comma list such as V0,V1,V3"
+                ));
+            }
+        }
+        if let Some(p) = &self.plot {
+            plot_format(p)?;
+        }
+        for t in &self.bootargs {
+            validate_bootarg_token(t)?;
+        }
+        Ok(())
+    }
+}
+
+/// Output format of a plot path, from its extension.
+pub fn plot_format(p: &std::path::Path) -> Result<&'static str, String> {
+    match p
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
+        Some("svg") => Ok("svg"),
+        Some("png") => Ok("png"),
+        _ => Err(format!(
+            "--plot {}: use a .svg or .png file name",
+            p.display()
+        )),
+    }
+}
+
+/// A bootarg token is `key` or `key=value` with no whitespace or quotes (QEMU `-append` and
+/// the kernel split on spaces). Key names are the kernel's business: it refuses unknown ones.
+pub fn validate_bootarg_token(t: &str) -> Result<(), String> {
+    let bad = |why: &str| Err(format!("bootarg {t:?}: {why}"));
+    if t.is_empty() {
+        return bad("empty token");
+    }
+    if t.chars()
+        .any(|c| c.is_whitespace() || c == '"' || c == '\'')
+    {
+        return bad("tokens are space-separated key=value words without quotes");
+    }
+    let key = t.split('=').next().unwrap_or("");
+    if key.is_empty() {
+        return bad("missing key before '='");
+    }
+    Ok(())
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ReportArgs {
+    /// Captured console output.
+    pub logfile: PathBuf,
+    /// Write the JSON report here.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+    /// Plot GUP results per variant (.svg or .png).
+    #[arg(long)]
+    pub plot: Option<PathBuf>,
+    /// Fail unless each result's verdict matches its `expected`.
+    #[arg(long)]
+    pub expect: bool,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct TestArgs {
+    /// Only the QEMU integration cases whose name contains this.
+    #[arg(long)]
+    pub only: Option<String>,
+    /// Skip the host steps (tests, clippy, fmt, loom); build the image and run QEMU cases.
+    #[arg(long)]
+    pub qemu_only: bool,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct BenchArgs {
+    /// vCPUs for the QEMU bench run.
+    #[arg(long, default_value_t = 4)]
+    pub cpus: u32,
+    /// QEMU CPU model.
+    #[arg(long, default_value = "cortex-a72")]
+    pub cpu: String,
+    /// Host kill timeout for the QEMU bench run, seconds.
+    #[arg(long, default_value_t = 300)]
+    pub timeout: u64,
+    /// Where to write the results.
+    #[arg(long, default_value = "target/bench.json")]
+    pub json: PathBuf,
+    /// Skip host benches.
+    #[arg(long)]
+    pub no_host: bool,
+    /// Skip the QEMU bench run.
+    #[arg(long)]
+    pub no_qemu: bool,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct DisasmArgs {
+    /// Substring of the demangled symbol name (e.g. `gup_fast_pte_range`).
+    pub symbol: String,
+    /// Disassemble every match instead of refusing an ambiguous name.
+    #[arg(long)]
+    pub all: bool,
+    /// Board whose image to disassemble (built first).
+    #[arg(long, value_enum, default_value = "virt")]
+    pub board: Board,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct SetupArgs {
+    /// Only report what is present and what would be installed.
+    #[arg(long)]
+    pub check_only: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn qemu(args: &[&str]) -> QemuArgs {
+        let mut v = vec!["cargo xtask", "qemu"];
+        v.extend_from_slice(args);
+        match Cli::try_parse_from(v).expect("parses").cmd {
+            Cmd::Qemu(q) => q,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn defaults_are_valid() {
+        let q = qemu(&[]);
+        assert_eq!(
+            (q.cpus, q.memory_mib(), q.cpu.as_str(), q.run.as_str()),
+            (4, 512, "cortex-a72", "selftest")
+        );
+        assert_eq!(q.timeout, 120);
+        q.validate().unwrap();
+    }
+
+    #[test]
+    fn cpu_count_is_bounded() {
+        let e = qemu(&["--cpus", "0"]).validate().unwrap_err();
+        assert!(e.contains("--cpus 0"), "{e}");
+        assert!(qemu(&["--cpus", "9"]).validate().is_err());
+        qemu(&["--cpus", "8"]).validate().unwrap();
+        qemu(&["--cpus", "1"]).validate().unwrap();
+    }
+
+    #[test]
+    fn unknown_run_is_refused_with_the_list() {
+        let e = qemu(&["--run", "nope"]).validate().unwrap_err();
+        assert!(e.contains("selftest, mm-stress, gup, suite, litmus"), "{e}");
+        qemu(&["--run", "gup"]).validate().unwrap();
+    }
+
+    #[test]
+    fn memory_variant_plot_and_bootargs_are_checked() {
+        assert!(qemu(&["--memory", "32"]).validate().is_err());
+        assert!(qemu(&["--variant", "V0,,V1"]).validate().is_err());
+        assert!(qemu(&["--variant", "V0;rm"]).validate().is_err());
+        qemu(&["--variant", "V0,V1,V3l"]).validate().unwrap();
+        assert!(qemu(&["--plot", "x.pdf"]).validate().is_err());
+        qemu(&["--plot", "out/x.SVG"]).validate().unwrap();
+        assert!(qemu(&["--", "a b"]).validate().is_err());
+        assert!(qemu(&["--", "=3"]).validate().is_err());
+        assert!(qemu(&["--cpu", "max -bios x"]).validate().is_err());
+        assert!(qemu(&["--timeout", "0"]).validate().is_err());
+        let q = qemu(&["--", "iters=5", "verbose"]);
+        assert_eq!(q.bootargs, ["iters=5", "verbose"]);
+        q.validate().unwrap();
+    }
+
+    #[test]
+    fn rpi4_is_fixed_size() {
+        let q = qemu(&["--board", "rpi4"]);
+        assert_eq!(q.memory_mib(), 2048);
+        q.validate().unwrap();
+        assert!(qemu(&["--board", "rpi4", "--cpus", "2"])
+            .validate()
+            .is_err());
+        assert!(qemu(&["--board", "rpi4", "--memory", "512"])
+            .validate()
+            .is_err());
+    }
+}

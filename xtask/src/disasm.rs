@@ -1,0 +1,149 @@
+//! `cargo xtask disasm SYMBOL`: disassemble functions of the image, found by demangled name,
+//! so the barriers (or their absence) in race-critical code can be checked.
+
+use crate::cli::DisasmArgs;
+use crate::image::{self, BuildOpts};
+use crate::util;
+use anyhow::{bail, Context, Result};
+use object::{Object, ObjectSymbol, SymbolKind};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Command;
+
+/// Most matches listed when a name is ambiguous.
+const LIST_MAX: usize = 40;
+
+/// Function symbols of an ELF: mangled name → demangled name (without the hash).
+pub fn functions(data: &[u8]) -> Result<BTreeMap<String, String>> {
+    let file = object::File::parse(data).context("parsing the ELF")?;
+    let mut out = BTreeMap::new();
+    for s in file.symbols() {
+        if s.kind() != SymbolKind::Text || s.size() == 0 {
+            continue;
+        }
+        let Ok(name) = s.name() else { continue };
+        out.insert(
+            name.to_string(),
+            format!("{:#}", rustc_demangle::demangle(name)),
+        );
+    }
+    Ok(out)
+}
+
+/// Symbols matching `query`: substring of the demangled or mangled name. An exact path match
+/// (the whole demangled name, or its last `::` segments) wins over substring matches.
+pub fn matches<'a>(syms: &'a BTreeMap<String, String>, query: &str) -> Vec<(&'a str, &'a str)> {
+    let all: Vec<(&str, &str)> = syms
+        .iter()
+        .filter(|(m, d)| d.contains(query) || m.contains(query))
+        .map(|(m, d)| (m.as_str(), d.as_str()))
+        .collect();
+    let exact: Vec<_> = all
+        .iter()
+        .copied()
+        .filter(|(_, d)| *d == query || d.ends_with(&format!("::{query}")))
+        .collect();
+    if exact.is_empty() {
+        all
+    } else {
+        exact
+    }
+}
+
+fn objdump() -> Result<std::path::PathBuf> {
+    if let Some(p) = util::which("llvm-objdump") {
+        return Ok(p);
+    }
+    for v in (14..=22).rev() {
+        if let Some(p) = util::which(&format!("llvm-objdump-{v}")) {
+            return Ok(p);
+        }
+    }
+    bail!("llvm-objdump not found (Debian: apt-get install llvm)")
+}
+
+pub fn command(a: &DisasmArgs) -> Result<i32> {
+    let img = image::build(BuildOpts {
+        board: a.board,
+        release: true,
+        deny_warnings: false,
+    })?;
+    disasm(&img.elf, &a.symbol, a.all)
+}
+
+fn disasm(elf: &Path, query: &str, all: bool) -> Result<i32> {
+    let data = std::fs::read(elf).with_context(|| format!("reading {}", elf.display()))?;
+    let syms = functions(&data)?;
+    let found = matches(&syms, query);
+    if found.is_empty() {
+        eprintln!("error: no function in {} matches {query:?}", elf.display());
+        eprintln!("(it may have been inlined: mark it #[inline(never)] to inspect it on its own)");
+        return Ok(1);
+    }
+    if found.len() > 1 && !all {
+        eprintln!(
+            "error: {} functions match {query:?}; be more specific or pass --all:",
+            found.len()
+        );
+        for (_, d) in found.iter().take(LIST_MAX) {
+            eprintln!("  {d}");
+        }
+        if found.len() > LIST_MAX {
+            eprintln!("  ... and {} more", found.len() - LIST_MAX);
+        }
+        return Ok(2);
+    }
+    let names: Vec<&str> = found.iter().map(|(m, _)| *m).collect();
+    let mut cmd = Command::new(objdump()?);
+    cmd.args(["-d", "--demangle", "--no-show-raw-insn"])
+        .arg(format!("--disassemble-symbols={}", names.join(",")))
+        .arg(elf);
+    util::echo(&cmd);
+    let st = cmd.status().context("running llvm-objdump")?;
+    Ok(if st.success() { 0 } else { 1 })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn syms() -> BTreeMap<String, String> {
+        [
+            (
+                "_ZN6kernel3gup18gup_fast_pte_range17h0123456789abcdefE",
+                "kernel::gup::gup_fast_pte_range",
+            ),
+            (
+                "_ZN6kernel3gup22gup_fast_pte_range_dbg17h0123456789abcdefE",
+                "kernel::gup::gup_fast_pte_range_dbg",
+            ),
+            (
+                "_ZN6kernel2mm14try_grab_folio17h0123456789abcdefE",
+                "kernel::mm::try_grab_folio",
+            ),
+        ]
+        .into_iter()
+        .map(|(m, d)| (m.to_string(), d.to_string()))
+        .collect()
+    }
+
+    #[test]
+    fn exact_names_win_over_substrings() {
+        let s = syms();
+        let m = matches(&s, "gup_fast_pte_range");
+        assert_eq!(m.len(), 1);
+        assert_eq!(m[0].1, "kernel::gup::gup_fast_pte_range");
+        assert_eq!(matches(&s, "gup_fast").len(), 2);
+        assert_eq!(matches(&s, "mm::try_grab_folio").len(), 1);
+        assert!(matches(&s, "nothing").is_empty());
+    }
+
+    #[test]
+    fn demangles_legacy_rust_names() {
+        let d = format!(
+            "{:#}",
+            rustc_demangle::demangle("_ZN6kernel2mm14try_grab_folio17h0123456789abcdefE")
+        );
+        assert_eq!(d, "kernel::mm::try_grab_folio");
+    }
+}

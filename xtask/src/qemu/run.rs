@@ -1,0 +1,276 @@
+//! Running the image under QEMU with a kill timeout, streaming and parsing its console.
+
+use super::discover::Qemu;
+use crate::cli::Board;
+use crate::progress::View;
+use crate::records::{parse_line, Line, Typed};
+use crate::report::Collector;
+use anyhow::{Context, Result};
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// TCG with one host thread per vCPU: real overlap between guest CPUs.
+pub const ACCEL: &str = "tcg,thread=multi";
+
+/// The emulated machine.
+#[derive(Debug, Clone)]
+pub struct Machine {
+    pub board: Board,
+    pub cpus: u32,
+    pub memory_mib: u32,
+    pub cpu: String,
+}
+
+/// QEMU's command line for `machine` booting `image` with `bootargs`.
+pub fn qemu_args(m: &Machine, image: &Path, bootargs: &str) -> Vec<String> {
+    let mut a: Vec<String> = Vec::new();
+    let mut push = |s: &[&str]| a.extend(s.iter().map(|x| x.to_string()));
+    match m.board {
+        // gic-version=2 pinned: >8 CPUs would silently switch to GICv3.
+        Board::Virt => push(&["-M", "virt,gic-version=2", "-cpu", &m.cpu]),
+        // raspi4b has a fixed CPU model, 4 CPUs and 2 GiB.
+        Board::Rpi4 => push(&["-M", "raspi4b"]),
+    }
+    push(&["-accel", ACCEL]);
+    push(&[
+        "-smp",
+        &m.cpus.to_string(),
+        "-m",
+        &format!("{}M", m.memory_mib),
+    ]);
+    push(&["-nographic", "-semihosting", "-no-reboot"]);
+    push(&["-kernel", &image.to_string_lossy(), "-append", bootargs]);
+    a
+}
+
+/// The kernel's own deadline for a host timeout: shorter, so the kernel can report and exit
+/// (code 4) before the host kills QEMU (margin: 10 %, at least 2 s, at most 15 s).
+pub fn kernel_deadline_ms(timeout_s: u64) -> u64 {
+    let t = timeout_s.saturating_mul(1000);
+    let margin = (t / 10).clamp(2000, 15_000);
+    if t > margin {
+        t - margin
+    } else {
+        t / 2
+    }
+}
+
+/// Compose the bootargs: xtask's keys first, then the user's tokens; a user token whose key
+/// xtask would also set replaces xtask's (the kernel refuses duplicate keys).
+pub fn compose_bootargs(ours: &[(&str, String)], extra: &[String]) -> String {
+    let key = |t: &str| t.split('=').next().unwrap_or("").to_string();
+    let extra_keys: Vec<String> = extra.iter().map(|t| key(t)).collect();
+    let mut out: Vec<String> = ours
+        .iter()
+        .filter(|(k, _)| !extra_keys.iter().any(|e| e == k))
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    out.extend(extra.iter().cloned());
+    out.join(" ")
+}
+
+/// One QEMU run.
+pub struct RunSpec<'a> {
+    pub qemu: &'a Qemu,
+    pub machine: Machine,
+    pub image: PathBuf,
+    pub bootargs: String,
+    pub timeout: Duration,
+    /// Print human lines live (false: quiet, the caller shows the log on failure).
+    pub show: bool,
+    /// Also print raw record lines.
+    pub verbose: bool,
+}
+
+/// What happened.
+pub struct Outcome {
+    pub collector: Collector,
+    /// QEMU's exit code (None: killed by a signal, e.g. by our timeout).
+    pub exit: Option<i32>,
+    pub timed_out: bool,
+    pub duration: Duration,
+    /// Every console line, in order (for `--log` and failure diagnostics).
+    pub lines: Vec<String>,
+    /// QEMU's own stderr lines.
+    pub stderr: Vec<String>,
+}
+
+enum Event {
+    Out(String),
+    Eof,
+}
+
+/// Start QEMU, stream and parse its console, kill it at the timeout.
+pub fn run(spec: &RunSpec) -> Result<Outcome> {
+    let args = qemu_args(&spec.machine, &spec.image, &spec.bootargs);
+    let mut cmd = Command::new(&spec.qemu.path);
+    cmd.args(&args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    if spec.show {
+        crate::util::echo(&cmd);
+    }
+    let start = Instant::now();
+    let mut child = cmd
+        .spawn()
+        .with_context(|| format!("starting {}", spec.qemu.path.display()))?;
+    let (tx, rx) = mpsc::channel();
+    let stdout = child.stdout.take().context("QEMU stdout")?;
+    let out_thread = std::thread::spawn(move || {
+        let mut r = BufReader::new(stdout);
+        let mut buf = Vec::new();
+        loop {
+            buf.clear();
+            match r.read_until(b'\n', &mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {
+                    let s = String::from_utf8_lossy(&buf);
+                    let s = s.strip_suffix('\n').unwrap_or(&s).to_string();
+                    if tx.send(Event::Out(s)).is_err() {
+                        break;
+                    }
+                }
+            }
+        }
+        let _ = tx.send(Event::Eof);
+    });
+    let mut stderr = child.stderr.take().context("QEMU stderr")?;
+    let err_thread = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = stderr.read_to_string(&mut s);
+        s
+    });
+
+    let mut view = View::new(spec.show);
+    let mut c = Collector::default();
+    let mut lines = Vec::new();
+    let deadline = start + spec.timeout;
+    let mut timed_out = false;
+    loop {
+        let now = Instant::now();
+        if now >= deadline {
+            timed_out = true;
+            break;
+        }
+        let wait = (deadline - now).min(Duration::from_secs(1));
+        match rx.recv_timeout(wait) {
+            Ok(Event::Out(s)) => {
+                let parsed = parse_line(&s);
+                c.feed(&parsed);
+                show_line(&mut view, &parsed, &s, spec.verbose);
+                lines.push(s);
+            }
+            Ok(Event::Eof) | Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            Err(mpsc::RecvTimeoutError::Timeout) => view.tick(c.last_line.as_deref()),
+        }
+    }
+    if timed_out {
+        let _ = child.kill();
+    }
+    let status = child.wait().context("waiting for QEMU")?;
+    // Lines that arrived between the deadline and the kill still count.
+    let _ = out_thread.join();
+    while let Ok(Event::Out(s)) = rx.try_recv() {
+        let parsed = parse_line(&s);
+        c.feed(&parsed);
+        show_line(&mut view, &parsed, &s, spec.verbose);
+        lines.push(s);
+    }
+    view.finish();
+    let err_text = err_thread.join().unwrap_or_default();
+    let stderr: Vec<String> = err_text.lines().map(String::from).collect();
+    if spec.show {
+        for l in &stderr {
+            eprintln!("qemu: {l}");
+        }
+    }
+    let duration = start.elapsed();
+    if timed_out {
+        eprintln!(
+            "xtask: timeout after {} s: QEMU killed\nxtask: last line: {}\nxtask: last progress: {}",
+            spec.timeout.as_secs(),
+            c.last_line.as_deref().unwrap_or("(none)"),
+            c.last_progress.as_deref().unwrap_or("(none)")
+        );
+    }
+    Ok(Outcome {
+        collector: c,
+        exit: status.code(),
+        timed_out,
+        duration,
+        lines,
+        stderr,
+    })
+}
+
+fn show_line(view: &mut View, parsed: &Line, raw: &str, verbose: bool) {
+    match parsed {
+        Line::Human(s) => view.line(s),
+        Line::Malformed { reason, .. } => {
+            view.line(&format!("xtask: malformed record ({reason}): {raw}"))
+        }
+        Line::Record { before, record } => {
+            if let Some(b) = before.as_ref().filter(|b| !b.trim().is_empty()) {
+                view.line(b);
+            }
+            if verbose {
+                view.line(raw);
+            }
+            if let Typed::Progress(p) = &record.typed {
+                view.progress(p);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn virt_command_line() {
+        let m = Machine {
+            board: Board::Virt,
+            cpus: 2,
+            memory_mib: 512,
+            cpu: "max".into(),
+        };
+        let a = qemu_args(&m, Path::new("/t/Image"), "run=selftest seed=1");
+        assert_eq!(
+            a.join(" "),
+            "-M virt,gic-version=2 -cpu max -accel tcg,thread=multi -smp 2 -m 512M -nographic \
+             -semihosting -no-reboot -kernel /t/Image -append run=selftest seed=1"
+        );
+        assert_eq!(
+            a.last().unwrap(),
+            "run=selftest seed=1",
+            "bootargs are one argument"
+        );
+    }
+
+    #[test]
+    fn deadline_leaves_a_margin() {
+        assert_eq!(kernel_deadline_ms(120), 108_000);
+        assert_eq!(kernel_deadline_ms(10), 8_000);
+        assert_eq!(kernel_deadline_ms(1000), 985_000);
+        assert_eq!(kernel_deadline_ms(1), 500);
+    }
+
+    #[test]
+    fn user_bootargs_replace_ours() {
+        let ours = [
+            ("run", "gup".to_string()),
+            ("seed", "7".to_string()),
+            ("deadline_ms", "5".to_string()),
+        ];
+        assert_eq!(compose_bootargs(&ours, &[]), "run=gup seed=7 deadline_ms=5");
+        assert_eq!(
+            compose_bootargs(&ours, &["seed=9".into(), "verbose".into()]),
+            "run=gup deadline_ms=5 seed=9 verbose"
+        );
+    }
+}

@@ -1,0 +1,516 @@
+//! Collects the records of one run and turns them into the verdict and the JSON report.
+//!
+//! The report's keys are stable and documented in README.md ("JSON report").
+
+use crate::records::{Line, Record, Typed};
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+/// JSON report schema version (independent of the record schema).
+pub const REPORT_SCHEMA: u32 = 1;
+/// xtask exit code when the host kill timeout fired (kernel codes are 0-4).
+pub const EXIT_TIMEOUT: i32 = 5;
+/// xtask exit code for a protocol problem: no `end` record, malformed records, QEMU killed by
+/// a signal, or an `end` record that contradicts QEMU's exit code.
+pub const EXIT_PROTOCOL: i32 = 6;
+/// Kernel exit code "run failed" (reused for `--expect` mismatches found by the host).
+pub const EXIT_RUN_FAILED: i32 = 1;
+
+/// Platform keys copied into the report, in order (xtask adds `qemu_version`, `accel`).
+const PLATFORM_KEYS: [&str; 9] = [
+    "board",
+    "cpu_model",
+    "cpus_expected",
+    "cpus_online",
+    "el",
+    "mmu",
+    "dcache",
+    "icache",
+    "counter_hz",
+];
+
+/// Everything seen on the console of one run.
+#[derive(Debug, Default, Clone)]
+pub struct Collector {
+    pub platform: Option<Map<String, Value>>,
+    pub cpus: Vec<Map<String, Value>>,
+    pub results: Vec<Map<String, Value>>,
+    pub audit: Option<Map<String, Value>>,
+    pub faults: Vec<Map<String, Value>>,
+    pub kernel_errors: Vec<(String, String)>,
+    pub benches: Vec<Map<String, Value>>,
+    pub end: Option<(bool, i64)>,
+    pub malformed: Vec<(String, String)>,
+    pub last_progress: Option<String>,
+    pub last_line: Option<String>,
+    pub records: usize,
+}
+
+impl Collector {
+    /// Account for one classified console line.
+    pub fn feed(&mut self, line: &Line) {
+        match line {
+            Line::Human(s) => {
+                if !s.trim().is_empty() {
+                    self.last_line = Some(s.clone());
+                }
+            }
+            Line::Malformed { line, reason } => {
+                self.last_line = Some(line.clone());
+                self.malformed.push((line.clone(), reason.clone()));
+            }
+            Line::Record { before, record } => {
+                if let Some(b) = before.as_ref().filter(|b| !b.trim().is_empty()) {
+                    self.last_line = Some(b.clone());
+                }
+                self.records += 1;
+                self.feed_record(record);
+            }
+        }
+    }
+
+    fn feed_record(&mut self, r: &Record) {
+        let body = strip_header(&r.body);
+        match (&r.typed, r.kind.as_str()) {
+            (Typed::Platform(_), _) => self.platform = Some(body),
+            (Typed::Progress(p), _) => {
+                self.last_progress = Some(progress_line(p));
+            }
+            (Typed::End(e), _) => self.end = Some((e.passed, e.exit_code)),
+            (Typed::Fault(_), _) => self.faults.push(body),
+            (Typed::Error(e), _) => self.kernel_errors.push((e.kind.clone(), e.message.clone())),
+            (Typed::Other, "result") => self.results.push(normalise_result(body)),
+            (Typed::Other, "audit") => self.audit = Some(body),
+            (Typed::Other, "cpu") => self.cpus.push(body),
+            (Typed::Other, "bench") => self.benches.push(body),
+            (Typed::Other, _) => {}
+        }
+    }
+}
+
+/// One progress line for humans: `gup V1: 500/1000 (50%) 3.2 s`.
+pub fn progress_line(p: &crate::records::Progress) -> String {
+    let mut s = p.run.clone().unwrap_or_else(|| "run".into());
+    if let Some(v) = &p.variant {
+        s.push(' ');
+        s.push_str(v);
+    }
+    let pct = (p.done * 100).checked_div(p.total).unwrap_or(0);
+    s.push_str(&format!(": {}/{} ({pct}%)", p.done, p.total));
+    if let Some(ms) = p.elapsed_ms {
+        s.push_str(&format!(" {:.1} s", ms as f64 / 1000.0));
+    }
+    s
+}
+
+fn strip_header(body: &Map<String, Value>) -> Map<String, Value> {
+    body.iter()
+        .filter(|(k, _)| k.as_str() != "rec" && k.as_str() != "v")
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
+/// The kernel has no floats: it may send `first_violation_ns`; the report carries seconds.
+fn normalise_result(mut body: Map<String, Value>) -> Map<String, Value> {
+    if let Some(ns) = body.remove("first_violation_ns") {
+        let s = match ns.as_u64() {
+            Some(ns) => serde_json::json!(ns as f64 / 1e9),
+            None => Value::Null,
+        };
+        body.entry("first_violation_s").or_insert(s);
+    }
+    body
+}
+
+/// Where the lines came from, and how that source ended.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Source {
+    /// A QEMU run: its exit code (None: killed by a signal), and whether our timeout fired.
+    Qemu { exit: Option<i32>, timed_out: bool },
+    /// A captured log: only the records tell how it ended.
+    Log,
+}
+
+/// A host-side or kernel-side problem, as listed in the report.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Problem {
+    pub source: &'static str,
+    pub kind: String,
+    pub message: String,
+}
+
+impl Problem {
+    fn host(kind: &str, message: String) -> Self {
+        Self {
+            source: "host",
+            kind: kind.into(),
+            message,
+        }
+    }
+}
+
+/// The outcome of one run: exit code for xtask and the problems that explain it.
+#[derive(Debug, Clone)]
+pub struct Verdict {
+    pub exit_code: i32,
+    pub passed: bool,
+    pub problems: Vec<Problem>,
+}
+
+/// Decide the exit code from the source's ending and the records (see README "Exit codes").
+pub fn verdict(c: &Collector, source: Source, expect: bool) -> Verdict {
+    let mut problems: Vec<Problem> = c
+        .kernel_errors
+        .iter()
+        .map(|(k, m)| Problem {
+            source: "kernel",
+            kind: k.clone(),
+            message: m.clone(),
+        })
+        .collect();
+    let mut host_code = 0;
+    for (line, reason) in &c.malformed {
+        problems.push(Problem::host(
+            "malformed_record",
+            format!("{reason}: {line}"),
+        ));
+        host_code = EXIT_PROTOCOL;
+    }
+    let mut code = match source {
+        Source::Qemu {
+            timed_out: true, ..
+        } => {
+            problems.push(Problem::host(
+                "timeout",
+                format!(
+                    "host timeout: QEMU killed; last line: {}",
+                    c.last_line.as_deref().unwrap_or("(none)")
+                ),
+            ));
+            EXIT_TIMEOUT
+        }
+        Source::Qemu { exit: None, .. } => {
+            problems.push(Problem::host(
+                "qemu_signal",
+                "QEMU was killed by a signal".into(),
+            ));
+            EXIT_PROTOCOL
+        }
+        Source::Qemu {
+            exit: Some(code), ..
+        } => code,
+        Source::Log => c.end.map(|(_, code)| code as i32).unwrap_or(0),
+    };
+    let timed_out = matches!(
+        source,
+        Source::Qemu {
+            timed_out: true,
+            ..
+        }
+    );
+    match c.end {
+        None if !timed_out => {
+            problems.push(Problem::host(
+                "no_end",
+                "the run ended without an `end` record".into(),
+            ));
+            if code == 0 {
+                code = EXIT_PROTOCOL;
+            }
+        }
+        None => {}
+        Some((passed, end_code)) => {
+            if !timed_out && end_code != code as i64 {
+                problems.push(Problem::host(
+                    "exit_mismatch",
+                    format!("`end` record says exit_code {end_code}, QEMU exited {code}"),
+                ));
+                if code == 0 {
+                    code = EXIT_PROTOCOL;
+                }
+            }
+            if passed != (end_code == 0) {
+                problems.push(Problem::host(
+                    "end_inconsistent",
+                    format!("`end` record: passed={passed} with exit_code {end_code}"),
+                ));
+                if code == 0 {
+                    code = EXIT_PROTOCOL;
+                }
+            }
+        }
+    }
+    if expect {
+        for m in expect_mismatches(&c.results) {
+            problems.push(Problem::host("expect", m));
+            if code == 0 {
+                code = EXIT_RUN_FAILED;
+            }
+        }
+    }
+    if code == 0 {
+        code = host_code;
+    }
+    Verdict {
+        exit_code: code,
+        passed: code == 0,
+        problems,
+    }
+}
+
+/// Results whose `verdict` differs from their `expected` ("ANY" matches anything).
+pub fn expect_mismatches(results: &[Map<String, Value>]) -> Vec<String> {
+    let mut out = Vec::new();
+    for r in results {
+        let (Some(verdict), Some(expected)) = (
+            r.get("verdict").and_then(Value::as_str),
+            r.get("expected").and_then(Value::as_str),
+        ) else {
+            continue;
+        };
+        if expected != "ANY" && verdict != expected {
+            out.push(format!(
+                "{} {}: verdict {verdict}, expected {expected}",
+                r.get("experiment").and_then(Value::as_str).unwrap_or("?"),
+                r.get("variant").and_then(Value::as_str).unwrap_or("?"),
+            ));
+        }
+    }
+    out
+}
+
+/// What the host knows about the platform that the kernel cannot see.
+#[derive(Debug, Clone, Default)]
+pub struct HostInfo {
+    pub qemu_version: Option<String>,
+    pub accel: Option<String>,
+    pub bootargs: String,
+    pub duration_s: f64,
+}
+
+/// Build the JSON report (stable keys, README "JSON report").
+pub fn json_report(c: &Collector, v: &Verdict, host: &HostInfo) -> Value {
+    let mut platform = Map::new();
+    for k in PLATFORM_KEYS {
+        let val = c
+            .platform
+            .as_ref()
+            .and_then(|p| p.get(k))
+            .cloned()
+            .unwrap_or(Value::Null);
+        platform.insert(k.into(), val);
+    }
+    platform.insert("qemu_version".into(), host.qemu_version.clone().into());
+    platform.insert("accel".into(), host.accel.clone().into());
+    serde_json::json!({
+        "schema": REPORT_SCHEMA,
+        "platform": platform,
+        "runs": c.results,
+        "audit": c.audit,
+        "faults": c.faults,
+        "errors": v.problems,
+        "passed": v.passed,
+        "exit_code": v.exit_code,
+        "bootargs": host.bootargs,
+        "duration_s": (host.duration_s * 1000.0).round() / 1000.0,
+    })
+}
+
+/// Write `value` as pretty JSON to `path`.
+pub fn write_json(path: &std::path::Path, value: &Value) -> anyhow::Result<()> {
+    use anyhow::Context;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    let text = serde_json::to_string_pretty(value)? + "\n";
+    std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::records::parse_line;
+
+    fn collect(log: &str) -> Collector {
+        let mut c = Collector::default();
+        for l in log.lines() {
+            c.feed(&parse_line(l));
+        }
+        c
+    }
+
+    const GOOD: &str = r#"gupbed booting
+@gupbed {"rec":"platform","v":1,"board":"virt","cpu_model":"cortex-a72","cpus_expected":2,"cpus_online":2,"el":1,"mmu":true,"dcache":true,"icache":true,"counter_hz":62500000,"extra":1}
+@gupbed {"rec":"result","v":1,"run":"gup","passed":true,"experiment":"split","variant":"V1","attempts":100,"accepted":90,"violations":{"wrong_head":3},"first_violation_ns":1500000000,"verdict":"REPRODUCED","expected":"REPRODUCED"}
+@gupbed {"rec":"result","v":1,"run":"gup","passed":true,"experiment":"split","variant":"V0","attempts":100,"accepted":100,"violations":{},"first_violation_ns":null,"verdict":"CLEAN","expected":"ANY"}
+@gupbed {"rec":"end","v":1,"passed":true,"exit_code":0}"#;
+
+    #[test]
+    fn good_run_passes_and_reports() {
+        let c = collect(GOOD);
+        let v = verdict(
+            &c,
+            Source::Qemu {
+                exit: Some(0),
+                timed_out: false,
+            },
+            true,
+        );
+        assert_eq!((v.exit_code, v.passed), (0, true), "{:?}", v.problems);
+        let host = HostInfo {
+            qemu_version: Some("10.0.2".into()),
+            accel: Some("tcg".into()),
+            bootargs: "run=gup".into(),
+            duration_s: 1.23456,
+        };
+        let j = json_report(&c, &v, &host);
+        assert_eq!(j["schema"], 1);
+        assert_eq!(j["platform"]["cpus_online"], 2);
+        assert_eq!(j["platform"]["qemu_version"], "10.0.2");
+        assert!(
+            j["platform"].get("extra").is_none(),
+            "only the documented keys"
+        );
+        assert_eq!(j["runs"][0]["first_violation_s"], 1.5);
+        assert!(j["runs"][0].get("first_violation_ns").is_none());
+        assert_eq!(j["runs"][1]["first_violation_s"], Value::Null);
+        assert_eq!(j["runs"][0].get("rec"), None);
+        assert_eq!(j["audit"], Value::Null);
+        assert_eq!(j["duration_s"], 1.235);
+        assert_eq!(j["passed"], true);
+    }
+
+    #[test]
+    fn missing_end_fails_even_with_exit_zero() {
+        let c =
+            collect("hello\n@gupbed {\"rec\":\"result\",\"v\":1,\"run\":\"x\",\"passed\":true}");
+        let v = verdict(
+            &c,
+            Source::Qemu {
+                exit: Some(0),
+                timed_out: false,
+            },
+            false,
+        );
+        assert_eq!(v.exit_code, EXIT_PROTOCOL);
+        assert!(v.problems.iter().any(|p| p.kind == "no_end"));
+    }
+
+    #[test]
+    fn kernel_exit_codes_propagate() {
+        let c = collect(
+            "@gupbed {\"rec\":\"fault\",\"v\":1,\"cpu\":1,\"ec_name\":\"DABT\"}\n\
+             @gupbed {\"rec\":\"end\",\"v\":1,\"passed\":false,\"exit_code\":3}",
+        );
+        let v = verdict(
+            &c,
+            Source::Qemu {
+                exit: Some(3),
+                timed_out: false,
+            },
+            false,
+        );
+        assert_eq!(v.exit_code, 3);
+        assert!(v.problems.is_empty(), "{:?}", v.problems);
+        assert_eq!(c.faults[0]["cpu"], 1);
+        // Same log read from a file.
+        assert_eq!(verdict(&c, Source::Log, false).exit_code, 3);
+    }
+
+    #[test]
+    fn timeout_reports_last_line() {
+        let c = collect(
+            "step 1\nstep 2\n@gupbed {\"rec\":\"progress\",\"v\":1,\"done\":1,\"total\":4}",
+        );
+        let v = verdict(
+            &c,
+            Source::Qemu {
+                exit: None,
+                timed_out: true,
+            },
+            false,
+        );
+        assert_eq!(v.exit_code, EXIT_TIMEOUT);
+        assert!(v.problems[0].message.contains("step 2"), "{:?}", v.problems);
+        assert_eq!(c.last_progress.as_deref(), Some("run: 1/4 (25%)"));
+    }
+
+    #[test]
+    fn contradictions_and_malformed_records_fail() {
+        let c = collect("@gupbed {\"rec\":\"end\",\"v\":1,\"passed\":true,\"exit_code\":0}");
+        let v = verdict(
+            &c,
+            Source::Qemu {
+                exit: Some(2),
+                timed_out: false,
+            },
+            false,
+        );
+        assert_eq!(v.exit_code, 2);
+        assert!(v.problems.iter().any(|p| p.kind == "exit_mismatch"));
+
+        let c = collect(
+            "@gupbed {\"rec\":\"end\",\"v\":1,\"passed\":true,\"exit_code\":0}\n@gupbed {oops",
+        );
+        let v = verdict(
+            &c,
+            Source::Qemu {
+                exit: Some(0),
+                timed_out: false,
+            },
+            false,
+        );
+        assert_eq!(v.exit_code, EXIT_PROTOCOL);
+    }
+
+    #[test]
+    fn expect_flags_mismatches_only() {
+        let mut c = collect(GOOD);
+        c.results[1].insert("expected".into(), "REPRODUCED".into());
+        let v = verdict(
+            &c,
+            Source::Qemu {
+                exit: Some(0),
+                timed_out: false,
+            },
+            true,
+        );
+        assert_eq!(v.exit_code, EXIT_RUN_FAILED);
+        assert_eq!(v.problems.len(), 1);
+        assert!(v.problems[0]
+            .message
+            .contains("split V0: verdict CLEAN, expected REPRODUCED"));
+        // Without --expect the host does not judge verdicts.
+        assert_eq!(
+            verdict(
+                &c,
+                Source::Qemu {
+                    exit: Some(0),
+                    timed_out: false
+                },
+                false
+            )
+            .exit_code,
+            0
+        );
+    }
+
+    #[test]
+    fn kernel_error_records_are_listed() {
+        let c = collect(
+            "@gupbed {\"rec\":\"error\",\"v\":1,\"kind\":\"bootargs\",\"message\":\"unknown key bogus\"}\n\
+             @gupbed {\"rec\":\"end\",\"v\":1,\"passed\":false,\"exit_code\":2}",
+        );
+        let v = verdict(
+            &c,
+            Source::Qemu {
+                exit: Some(2),
+                timed_out: false,
+            },
+            false,
+        );
+        assert_eq!(v.exit_code, 2);
+        assert_eq!(v.problems[0].source, "kernel");
+        assert_eq!(v.problems[0].kind, "bootargs");
+    }
+}

@@ -1,0 +1,526 @@
+//! `cargo xtask test`: host tests, lints, loom, image build, then the QEMU integration cases.
+//!
+//! The QEMU cases are data ([`CASES`]): adding one is one table entry. Every case asserts on
+//! records (never on human text) and on the exit code, under a kill timeout.
+
+use crate::cli::{Board, TestArgs};
+use crate::image::{self, BuildOpts, Image};
+use crate::qemu::discover::Qemu;
+use crate::qemu::run::{self, Machine, Outcome, RunSpec};
+use crate::report::{self, Collector, Source};
+use crate::{loom, util};
+use anyhow::Result;
+use serde_json::Value;
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+/// What a case checks in the records, beyond the exit code.
+type Check = fn(&Collector) -> Result<(), String>;
+
+/// One integration case.
+pub struct Case {
+    pub name: &'static str,
+    pub kind: Kind,
+}
+
+pub enum Kind {
+    /// Boot the image under QEMU `virt`.
+    Boot {
+        cpus: u32,
+        cpu: &'static str,
+        /// Bootargs (xtask adds `seed=1` and `deadline_ms` from the timeout unless given).
+        bootargs: &'static [&'static str],
+        /// Host kill timeout.
+        timeout_s: u64,
+        /// Expected xtask exit code for the run (kernel code, or 5/6 for host/protocol).
+        exit: i32,
+        check: Check,
+    },
+    /// Run this xtask binary with `args`: it must refuse them before QEMU or cargo starts.
+    Refused {
+        args: &'static [&'static str],
+        exit: i32,
+        stderr_has: &'static str,
+    },
+}
+
+/// The integration cases. Keep `-smp` <= 4 and timeouts generous: TCG with more busy vCPUs
+/// than host cores is erratic (platform notes).
+pub const CASES: &[Case] = &[
+    Case {
+        name: "selftest smp1",
+        kind: boot(1, &["run=selftest"], 90, 0, selftest_1),
+    },
+    Case {
+        name: "selftest smp2",
+        kind: boot(2, &["run=selftest"], 90, 0, selftest_2),
+    },
+    Case {
+        name: "selftest smp4",
+        kind: boot(4, &["run=selftest"], 180, 0, selftest_4),
+    },
+    Case {
+        name: "selftest=fault smp2 exits 3",
+        kind: boot(2, &["run=selftest", "selftest=fault"], 90, 3, fault_named),
+    },
+    Case {
+        name: "bad bootarg exits 2",
+        kind: boot(1, &["bogus=1"], 60, 2, bootargs_error),
+    },
+    Case {
+        name: "--cpus 0 refused before QEMU",
+        kind: Kind::Refused {
+            args: &["qemu", "--cpus", "0"],
+            exit: 2,
+            stderr_has: "--cpus 0",
+        },
+    },
+    Case {
+        name: "unknown --run refused before QEMU",
+        kind: Kind::Refused {
+            args: &["qemu", "--run", "nope"],
+            exit: 2,
+            stderr_has: "unknown run",
+        },
+    },
+];
+
+const fn boot(
+    cpus: u32,
+    bootargs: &'static [&'static str],
+    timeout_s: u64,
+    exit: i32,
+    check: Check,
+) -> Kind {
+    Kind::Boot {
+        cpus,
+        cpu: "cortex-a72",
+        bootargs,
+        timeout_s,
+        exit,
+        check,
+    }
+}
+
+fn selftest_1(c: &Collector) -> Result<(), String> {
+    selftest_ok(c, 1)
+}
+fn selftest_2(c: &Collector) -> Result<(), String> {
+    selftest_ok(c, 2)
+}
+fn selftest_4(c: &Collector) -> Result<(), String> {
+    selftest_ok(c, 4)
+}
+
+fn num(m: &serde_json::Map<String, Value>, k: &str) -> Option<u64> {
+    m.get(k).and_then(Value::as_u64)
+}
+
+/// All `n` CPUs up, per-CPU info for each, and the selftest's counters add up.
+fn selftest_ok(c: &Collector, n: u64) -> Result<(), String> {
+    let p = c.platform.as_ref().ok_or("no platform record")?;
+    if num(p, "cpus_online") != Some(n) || num(p, "cpus_expected") != Some(n) {
+        return Err(format!(
+            "platform: cpus_online {:?}, cpus_expected {:?}, want {n}",
+            p.get("cpus_online"),
+            p.get("cpus_expected")
+        ));
+    }
+    let mut ids: Vec<u64> = c.cpus.iter().filter_map(|r| num(r, "cpu")).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    if ids != (0..n).collect::<Vec<_>>() {
+        return Err(format!("cpu records for CPUs {ids:?}, want 0..{n}"));
+    }
+    if let Some(bad) = c
+        .cpus
+        .iter()
+        .find(|r| r.get("mmu") != Some(&Value::Bool(true)))
+    {
+        return Err(format!("cpu record with the MMU off: {bad:?}"));
+    }
+    let r = c
+        .results
+        .iter()
+        .find(|r| r.get("run").and_then(Value::as_str) == Some("selftest"))
+        .ok_or("no selftest result record")?;
+    if r.get("passed") != Some(&Value::Bool(true)) {
+        return Err(format!("selftest result not passed: {r:?}"));
+    }
+    let want = num(r, "expected_total").ok_or("result lacks expected_total")?;
+    for k in ["mutex_total", "atomic_total"] {
+        if num(r, k) != Some(want) {
+            return Err(format!("{k} = {:?}, expected_total = {want}", r.get(k)));
+        }
+    }
+    if want == 0 {
+        return Err("expected_total is 0: the selftest did no work".into());
+    }
+    if !c.faults.is_empty() {
+        return Err(format!("fault records: {:?}", c.faults));
+    }
+    match c.end {
+        Some((true, 0)) => Ok(()),
+        other => Err(format!(
+            "end record {other:?}, want passed with exit_code 0"
+        )),
+    }
+}
+
+/// The deliberate fault is reported with the CPU it happened on.
+fn fault_named(c: &Collector) -> Result<(), String> {
+    let f = c.faults.first().ok_or("no fault record")?;
+    let cpu = num(f, "cpu").ok_or("fault record names no CPU")?;
+    if cpu >= 2 {
+        return Err(format!("fault on CPU {cpu} at -smp 2"));
+    }
+    for k in ["esr", "elr", "ec_name"] {
+        if !f.contains_key(k) {
+            return Err(format!("fault record lacks {k}"));
+        }
+    }
+    Ok(())
+}
+
+/// A bad bootarg is refused with an `error` record.
+fn bootargs_error(c: &Collector) -> Result<(), String> {
+    if c.kernel_errors
+        .iter()
+        .any(|(k, m)| k == "bootargs" && m.contains("bogus"))
+    {
+        Ok(())
+    } else {
+        Err(format!(
+            "no bootargs error record naming `bogus`: {:?}",
+            c.kernel_errors
+        ))
+    }
+}
+
+/// Results so far.
+#[derive(Default)]
+struct Tally {
+    passed: u32,
+    failed: u32,
+}
+
+impl Tally {
+    fn record(&mut self, name: &str, t: Instant, r: Result<(), String>) -> bool {
+        let secs = t.elapsed().as_secs_f64();
+        match r {
+            Ok(()) => {
+                self.passed += 1;
+                println!("PASS {name} ({secs:.1} s)");
+                true
+            }
+            Err(e) => {
+                self.failed += 1;
+                println!("FAIL {name} ({secs:.1} s): {e}");
+                false
+            }
+        }
+    }
+}
+
+/// Run a command, capturing its output; on failure return its tail.
+fn step_cmd(mut cmd: Command) -> Result<(), String> {
+    println!("  $ {}", util::show(&cmd));
+    let out = cmd.output().map_err(|e| format!("cannot run: {e}"))?;
+    if out.status.success() {
+        return Ok(());
+    }
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<&str> = text.lines().collect();
+    let tail = lines[lines.len().saturating_sub(60)..].join("\n");
+    Err(format!("{}\n{tail}", out.status))
+}
+
+pub fn command(a: &TestArgs) -> Result<i32> {
+    let started = Instant::now();
+    let mut t = Tally::default();
+    if !a.qemu_only {
+        host_steps(&mut t);
+    }
+    let now = Instant::now();
+    let img = image::build(BuildOpts {
+        board: Board::Virt,
+        release: true,
+        deny_warnings: true,
+    });
+    let img = match img {
+        Ok(i) => {
+            t.record("image build (-D warnings)", now, Ok(()));
+            Some(i)
+        }
+        Err(e) => {
+            t.record("image build (-D warnings)", now, Err(format!("{e:#}")));
+            None
+        }
+    };
+    let qemu = crate::qemu::install::ensure(false);
+    let logs = image::target_dir().join("xtask-test");
+    let _ = std::fs::create_dir_all(&logs);
+    for case in CASES
+        .iter()
+        .filter(|c| a.only.as_ref().is_none_or(|o| c.name.contains(o.as_str())))
+    {
+        let now = Instant::now();
+        let r = match (&case.kind, &img, &qemu) {
+            (
+                Kind::Refused {
+                    args,
+                    exit,
+                    stderr_has,
+                },
+                _,
+                _,
+            ) => refused(args, *exit, stderr_has),
+            (Kind::Boot { .. }, None, _) => Err("no image (build failed)".into()),
+            (Kind::Boot { .. }, _, Err(e)) => Err(format!("no QEMU: {e:#}")),
+            (k @ Kind::Boot { .. }, Some(img), Ok(q)) => boot_case(case.name, k, img, q, &logs),
+        };
+        t.record(case.name, now, r);
+    }
+    println!("total {:.1} s", started.elapsed().as_secs_f64());
+    println!("{} passed, {} failed", t.passed, t.failed);
+    Ok(if t.failed == 0 { 0 } else { 1 })
+}
+
+fn host_steps(t: &mut Tally) {
+    let mut steps: Vec<(&str, Command)> = Vec::new();
+    let mut c = util::cargo();
+    c.arg("test");
+    steps.push(("host tests (cargo test)", c));
+    let mut c = util::cargo();
+    c.args([
+        "clippy", "-p", "kernel", "-p", "xtask", "--", "-D", "warnings",
+    ]);
+    steps.push(("clippy -D warnings", c));
+    let mut c = util::cargo();
+    c.args(["fmt", "--check"]);
+    steps.push(("cargo fmt --check", c));
+    for (name, cmd) in steps {
+        println!("RUN  {name}");
+        let now = Instant::now();
+        t.record(name, now, step_cmd(cmd));
+    }
+    if loom::models_present() {
+        println!("RUN  loom models");
+        let now = Instant::now();
+        t.record("loom models", now, step_cmd(loom::cmd()));
+    } else {
+        println!("SKIP loom models: {} does not exist yet", loom::MODELS);
+    }
+}
+
+fn boot_case(
+    name: &str,
+    k: &Kind,
+    img: &Image,
+    q: &Qemu,
+    logs: &std::path::Path,
+) -> Result<(), String> {
+    let Kind::Boot {
+        cpus,
+        cpu,
+        bootargs,
+        timeout_s,
+        exit,
+        check,
+    } = k
+    else {
+        return Err("not a boot case".into());
+    };
+    let ours = [
+        ("seed", "1".to_string()),
+        (
+            "deadline_ms",
+            run::kernel_deadline_ms(*timeout_s).to_string(),
+        ),
+    ];
+    let extra: Vec<String> = bootargs.iter().map(|s| s.to_string()).collect();
+    let spec = RunSpec {
+        qemu: q,
+        machine: Machine {
+            board: Board::Virt,
+            cpus: *cpus,
+            memory_mib: 512,
+            cpu: cpu.to_string(),
+        },
+        image: img.raw.clone(),
+        bootargs: run::compose_bootargs(&ours, &extra),
+        timeout: Duration::from_secs(*timeout_s),
+        show: false,
+        verbose: false,
+    };
+    let out = run::run(&spec).map_err(|e| format!("{e:#}"))?;
+    let log = logs.join(format!(
+        "{}.log",
+        name.replace(|c: char| !c.is_ascii_alphanumeric(), "_")
+    ));
+    let _ = std::fs::write(&log, out.lines.join("\n") + "\n");
+    judge(&out, *exit, *check).map_err(|e| {
+        let tail: Vec<&String> = out.lines.iter().rev().take(25).collect::<Vec<_>>().into_iter().rev().collect();
+        let tail: Vec<&str> = tail.iter().map(|s| s.as_str()).collect();
+        format!(
+            "{e}\n  bootargs: {}\n  log: {}\n  --- last console lines ---\n  {}\n  --- qemu stderr ---\n  {}",
+            spec.bootargs,
+            log.display(),
+            tail.join("\n  "),
+            out.stderr.join("\n  ")
+        )
+    })
+}
+
+/// Exit code and record predicate of one QEMU outcome.
+fn judge(out: &Outcome, exit: i32, check: Check) -> Result<(), String> {
+    let v = report::verdict(
+        &out.collector,
+        Source::Qemu {
+            exit: out.exit,
+            timed_out: out.timed_out,
+        },
+        false,
+    );
+    if v.exit_code != exit {
+        let problems: Vec<String> = v
+            .problems
+            .iter()
+            .map(|p| format!("{}: {}", p.kind, p.message))
+            .collect();
+        return Err(format!(
+            "exit code {} (QEMU {:?}), want {exit}; {}",
+            v.exit_code,
+            out.exit,
+            if problems.is_empty() {
+                "no problems recorded".into()
+            } else {
+                problems.join("; ")
+            }
+        ));
+    }
+    check(&out.collector)
+}
+
+/// Run this binary with `args`; it must exit `exit` quickly with `stderr_has` and start nothing.
+fn refused(args: &[&str], exit: i32, stderr_has: &str) -> Result<(), String> {
+    let me: PathBuf = std::env::current_exe().map_err(|e| format!("current_exe: {e}"))?;
+    let t = Instant::now();
+    let out = Command::new(&me)
+        .args(args)
+        .output()
+        .map_err(|e| format!("running xtask: {e}"))?;
+    let err = String::from_utf8_lossy(&out.stderr);
+    if out.status.code() != Some(exit) {
+        return Err(format!(
+            "exit {:?}, want {exit}; stderr: {err}",
+            out.status.code()
+        ));
+    }
+    if !err.contains(stderr_has) {
+        return Err(format!("stderr lacks {stderr_has:?}: {err}"));
+    }
+    // xtask echoes every command it starts as "xtask: $ ...": nothing may have started.
+    if err.contains("xtask: $") {
+        return Err(format!("a command was started before the refusal: {err}"));
+    }
+    if t.elapsed() > Duration::from_secs(20) {
+        return Err(format!("refusal took {:.1} s", t.elapsed().as_secs_f64()));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(lines: &str) -> Collector {
+        let mut c = Collector::default();
+        for l in lines.lines() {
+            c.feed(&crate::records::parse_line(l.trim()));
+        }
+        c
+    }
+
+    const SELFTEST2: &str = r#"@gupbed {"rec":"platform","v":1,"cpus_expected":2,"cpus_online":2}
+        @gupbed {"rec":"cpu","v":1,"cpu":0,"mmu":true}
+        @gupbed {"rec":"cpu","v":1,"cpu":1,"mmu":true}
+        @gupbed {"rec":"result","v":1,"run":"selftest","passed":true,"mutex_total":20,"atomic_total":20,"expected_total":20}
+        @gupbed {"rec":"end","v":1,"passed":true,"exit_code":0}"#;
+
+    #[test]
+    fn selftest_predicate_accepts_a_good_run() {
+        selftest_ok(&rec(SELFTEST2), 2).unwrap();
+    }
+
+    #[test]
+    fn selftest_predicate_catches_each_defect() {
+        assert!(selftest_ok(&rec(SELFTEST2), 4).is_err(), "wrong CPU count");
+        let zero = |s: &str| s.replace(":20", ":0");
+        type Mutate = fn(&str) -> String;
+        let cases: [(&str, Mutate); 6] = [
+            ("lost atomic increment", |s| {
+                s.replace("\"atomic_total\":20", "\"atomic_total\":19")
+            }),
+            ("cpu 1 missing", |s| s.replace("\"cpu\":1,", "\"cpu\":0,")),
+            ("MMU off", |s| {
+                s.replace("\"cpu\":1,\"mmu\":true", "\"cpu\":1,\"mmu\":false")
+            }),
+            ("result failed", |s| {
+                s.replace("\"passed\":true,\"mutex", "\"passed\":false,\"mutex")
+            }),
+            ("end failed", |s| {
+                s.replace(
+                    "\"passed\":true,\"exit_code\":0",
+                    "\"passed\":false,\"exit_code\":1",
+                )
+            }),
+            ("no end", |s| {
+                s.lines()
+                    .filter(|l| !l.contains("\"end\""))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            }),
+        ];
+        for (what, f) in cases {
+            let bad = f(SELFTEST2);
+            assert_ne!(bad, SELFTEST2, "{what}");
+            assert!(selftest_ok(&rec(&bad), 2).is_err(), "accepted: {what}");
+        }
+        assert!(
+            selftest_ok(&rec(&zero(SELFTEST2)), 2).is_err(),
+            "no work done"
+        );
+    }
+
+    #[test]
+    fn fault_and_bootargs_predicates() {
+        let c = rec(
+            r#"@gupbed {"rec":"fault","v":1,"cpu":1,"esr":"0x96000045","elr":"0x1","ec_name":"DABT"}"#,
+        );
+        fault_named(&c).unwrap();
+        let c = rec(
+            r#"@gupbed {"rec":"fault","v":1,"cpu":5,"esr":"0x96000045","elr":"0x1","ec_name":"DABT"}"#,
+        );
+        assert!(fault_named(&c).is_err());
+        assert!(fault_named(&rec("no records")).is_err());
+        let c = rec(
+            r#"@gupbed {"rec":"error","v":1,"kind":"bootargs","message":"unknown key `bogus`"}"#,
+        );
+        bootargs_error(&c).unwrap();
+        assert!(bootargs_error(&rec("")).is_err());
+    }
+
+    #[test]
+    fn case_names_are_unique() {
+        let mut names: Vec<_> = CASES.iter().map(|c| c.name).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), CASES.len());
+    }
+}
