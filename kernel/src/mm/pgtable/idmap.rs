@@ -11,8 +11,8 @@
 //! on real hardware invalidate their cache lines (`dc ivac`) before enabling, in case firmware
 //! left stale lines; QEMU has no such lines.
 
-use super::alloc::PgtableAlloc;
 use super::desc::*;
+use super::pgalloc::PgtableAlloc;
 use super::table::*;
 use super::MapError;
 use crate::sync::{read_once, write_once, AtomicU64};
@@ -131,7 +131,7 @@ fn early_table_alloc<'a>(
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
-    use crate::mm::pgtable::alloc::HeapTableAlloc;
+    use crate::mm::pgtable::pgalloc::HeapTableAlloc;
     use crate::mm::pgtable::walk::walk_translate;
 
     const RAM_BASE: u64 = 0x4000_0000;

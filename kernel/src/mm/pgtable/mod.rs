@@ -4,23 +4,37 @@
 //! Linux arm64 names throughout: level 0 = pgd, 1 = pud, 2 = pmd, 3 = pte (no p4d).
 //! - [`desc`]: descriptor encoding, `PgProt`, MAIR slots;
 //! - [`table`]: geometry and `PageTable` (512 `AtomicU64`);
-//! - [`alloc`]: `PgtableAlloc`, `BumpTableAlloc` (early boot), `HeapTableAlloc`;
+//! - [`pgalloc`]: `PgtableAlloc`, `BumpTableAlloc` (early boot), `HeapTableAlloc`;
 //! - [`idmap`]: the identity map BOOT installs before the MMU is on;
 //! - [`sysreg`]: `TCR_EL1` / `MAIR_EL1` / `TTBR0_EL1` values;
-//! - [`walk`]: lockless accessors for GUP-fast and a software translation walk.
+//! - [`walk`]: lockless accessors for GUP-fast and a software translation walk;
+//! - [`mm`]: `MmStruct`, a user address space sharing the kernel map;
+//! - [`map`]: map/unmap 4 KiB / 2 MiB, `set_ptes`, break-before-make, split, table freeing;
+//! - [`tlb`]: TLB maintenance via `hal()` (or a test double);
+//! - [`tlb_free`]: deferred table freeing (`tlb_remove_table`, quiescent states, W5/V10).
 
-pub mod alloc;
 pub mod desc;
 pub mod idmap;
+pub mod map;
+pub mod mm;
+pub mod pgalloc;
 pub mod sysreg;
 pub mod table;
+pub mod tlb;
+pub mod tlb_free;
 pub mod walk;
 
-pub use alloc::{BumpTableAlloc, HeapTableAlloc, PgtableAlloc};
 pub use desc::*;
 pub use idmap::build_identity_map;
+pub use map::*;
+pub use mm::{MmStruct, USER_VA_BASE, USER_VA_END};
+pub use pgalloc::{BumpTableAlloc, HeapTableAlloc, PgtableAlloc};
 pub use sysreg::{tcr_el1_from_mmfr0, ttbr0_value};
 pub use table::*;
+pub use tlb::{HalTlb, TlbFlush, HAL_TLB};
+pub use tlb_free::{
+    free_table_poisoned, pgtable_poisoned, TableFreePolicy, TableRcu, PGTABLE_POISON,
+};
 pub use walk::*;
 
 /// Why a mapping operation failed.
@@ -38,6 +52,11 @@ pub enum MapError {
         /// The offending address.
         addr: u64,
     },
+    /// Nothing (of the kind the operation needs) is mapped at `va`.
+    NotMapped {
+        /// Where.
+        va: u64,
+    },
     /// `va` is already mapped differently (or by a different kind of entry).
     Conflict {
         /// Where.
@@ -46,3 +65,6 @@ pub enum MapError {
         existing: u64,
     },
 }
+
+#[cfg(all(test, not(loom)))]
+mod map_tests;

@@ -28,6 +28,13 @@ pub unsafe fn pgd_offset_pgd<'a>(root: u64, addr: u64) -> &'a AtomicU64 {
     unsafe { PageTable::from_pa(root) }.entry(pgd_index(addr))
 }
 
+/// `pgd_offset(mm, addr)`: the level-0 entry for `addr` in `mm`'s root table.
+#[inline(always)]
+pub fn pgd_offset<'m>(mm: &'m super::mm::MmStruct<'_>, addr: u64) -> &'m AtomicU64 {
+    // SAFETY: `mm.pgd` is live as long as `mm`.
+    unsafe { pgd_offset_pgd(mm.pgd, addr) }
+}
+
 /// `pgdp_get(pgdp)`: one single-copy-atomic read heading a dependency.
 #[inline(always)]
 pub fn pgdp_get(pgdp: &AtomicU64) -> Pgd {
