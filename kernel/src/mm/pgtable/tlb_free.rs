@@ -33,10 +33,15 @@ use alloc::vec::Vec;
 /// real descriptor has ("7ab1e dead": output-address bits that name no RAM, software bits set).
 pub const PGTABLE_POISON: u64 = 0x7ab1_e000_dead_0000;
 
-/// Whether a descriptor value read by a walker is the freed-table poison.
+/// Whether a descriptor value read by a walker comes from a freed table: our
+/// [`PGTABLE_POISON`], or the page allocator's free-frame poison
+/// ([`crate::mm::debug::PAGE_POISON_WORD`], written over table frames returned through
+/// [`super::ZonePgtableAlloc`] when the `poison` knob is on). Both are invalid descriptors.
+/// A freed table already reused for something else can hold anything: this catches the
+/// freed-and-not-yet-reused window, which is where the V10 walker usually lands.
 #[inline(always)]
 pub const fn pgtable_poisoned(v: u64) -> bool {
-    v == PGTABLE_POISON
+    v == PGTABLE_POISON || v == crate::mm::debug::PAGE_POISON_WORD
 }
 
 /// How table pages unlinked from an address space are freed (a variant knob).
@@ -194,6 +199,7 @@ pub unsafe fn free_table_poisoned(alloc: &dyn PgtableAlloc, pa: u64) {
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
+    use crate::mm::pgtable::desc::mk_table;
     use crate::mm::pgtable::pgalloc::HeapTableAlloc;
 
     #[test]
@@ -241,6 +247,12 @@ mod tests {
         let table = unsafe { PageTable::from_pa(t) };
         assert!(table.entries.iter().all(|e| pgtable_poisoned(read_once(e))));
         assert_eq!(PGTABLE_POISON & 1, 0, "poison is an invalid descriptor");
+        assert_eq!(
+            crate::mm::debug::PAGE_POISON_WORD & 1,
+            0,
+            "so is the allocator's"
+        );
+        assert!(!pgtable_poisoned(0) && !pgtable_poisoned(mk_table(0x4000_0000)));
     }
 
     #[test]

@@ -95,4 +95,39 @@ mod tests {
         let r = zone.audit();
         assert_eq!((r.double_free, r.bad_state), (0, 0));
     }
+
+    /// V10 with tables from the zone: a walker holding a PTE-table address across an
+    /// immediate free reads a poisoned descriptor, with the allocator's poisoning on or off.
+    #[test]
+    fn immediately_freed_zone_table_reads_as_poison() {
+        use crate::mm::knobs::MmKnobs;
+        use crate::mm::pgtable::*;
+        for poison in [false, true] {
+            let ram = alloc_leaked_ram(64, 0);
+            // SAFETY: leaked host memory nobody else uses.
+            let zone = unsafe { crate::mm::build_zone(&[ram]) };
+            zone.set_knobs(MmKnobs {
+                poison,
+                ..MmKnobs::LINUX_V5_14
+            });
+            let a = ZonePgtableAlloc::new(&zone);
+            let kroot = build_identity_map(&a, &[(ram.start, ram.end)], &[]).unwrap();
+            let rcu = TableRcu::new(&a, 1);
+            let mm = MmStruct::new(kroot, 1, &rcu, TableFreePolicy::Immediate).unwrap();
+            let frame = ram.start + 40 * 4096;
+            map_page(&mm, USER_VA_BASE, frame, PgProt::USER_RW, Strength::AcqRel).unwrap();
+            // SAFETY: the walk happens before the free; afterwards the frame stays host
+            // memory accessed only atomically (the zone never hands it to non-atomic users).
+            let ptep = unsafe {
+                let pgdp = pgd_offset(&mm, USER_VA_BASE);
+                let pudp = pud_offset_lockless(pgdp, pgdp_get(pgdp), USER_VA_BASE);
+                let pmdp = pmd_offset_lockless(pudp, pudp_get(pudp), USER_VA_BASE);
+                pte_offset_map(pmdp_get_lockless(pmdp), USER_VA_BASE)
+            };
+            assert_eq!(pte_paddr(ptep_get_lockless(ptep)), frame);
+            free_pte_table(&mm, USER_VA_BASE).unwrap();
+            let v = ptep_get_lockless(ptep).0;
+            assert!(pgtable_poisoned(v), "poison knob {poison}: read {v:#x}");
+        }
+    }
 }
