@@ -23,6 +23,8 @@ pub mod lock;
 pub mod memmap;
 pub mod page;
 pub mod page_alloc;
+#[cfg(all(test, not(loom)))]
+mod page_alloc_tests;
 pub mod page_ref;
 pub mod pcp;
 pub mod pgtable;

@@ -5,13 +5,13 @@
 //! The allocation and free paths live in `page_alloc.rs`, the per-CPU lists in `pcp.rs`.
 
 use super::buddy::FreeArea;
-use super::debug::MmStats;
+use super::debug::{poison_pages, MmStats};
 use super::knobs::{KnobCell, MmKnobs};
 use super::lock::SpinLock;
 use super::memmap::MemMap;
 use super::page::{set_page_private, Page, PageReserved, PG_RESERVED};
 use super::page_ref::set_page_count;
-use super::pcp::{PcpConfig, PerCpuPages};
+use super::pcp::{pindex_to_order, PcpConfig, PerCpuPages, NR_PCP_LISTS};
 use super::types::MAX_ORDER;
 use alloc::boxed::Box;
 use core::sync::atomic::{AtomicUsize, Ordering::Relaxed};
@@ -52,9 +52,30 @@ impl Zone {
         self.knobs.get()
     }
     /// Replace the knobs. Only while no CPU is inside the allocator; switching the pcp
-    /// protection should be preceded by [`Zone::drain_all_pages`].
+    /// protection should be preceded by [`Zone::drain_all_pages`]. Turning poisoning on
+    /// poisons every free frame first, so the next allocation's check has a pattern to check.
     pub fn set_knobs(&self, k: MmKnobs) {
+        if k.poison && !self.knobs().poison {
+            self.poison_free_blocks();
+        }
         self.knobs.set(k);
+    }
+
+    /// Poison every block on the buddy and per-CPU free lists (quiescent allocator).
+    fn poison_free_blocks(&self) {
+        let n = self.mm.nr_pages();
+        let fa = self.lock.lock();
+        for order in 0..MAX_ORDER {
+            fa.list(order)
+                .for_each(&self.mm, n, |p| poison_pages(&self.mm, p, 1 << order));
+        }
+        for pcp in self.pcps() {
+            for pindex in 0..NR_PCP_LISTS {
+                let order = pindex_to_order(pindex);
+                pcp.list(pindex)
+                    .for_each(&self.mm, n, |p| poison_pages(&self.mm, p, 1 << order));
+            }
+        }
     }
     /// Oracle counters.
     pub fn stats(&self) -> &MmStats {
@@ -90,6 +111,9 @@ impl Zone {
                 p.__clear_flags(PG_RESERVED);
                 set_page_count(p, 0);
                 set_page_private(p, 0);
+            }
+            if self.knobs().poison {
+                poison_pages(&self.mm, self.mm.pfn_to_page(pfn), 1 << order);
             }
             fa.__free_one_page(&self.mm, pfn, order);
             self.managed_pages.fetch_add(1 << order, Relaxed);
