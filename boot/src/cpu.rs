@@ -31,12 +31,14 @@ pub fn mmu_on() -> bool {
     SCTLR_EL1.get() & SCTLR_M != 0
 }
 
-/// Identity and MMU/cache state of the calling CPU.
-pub fn info() -> CpuInfo {
+/// Identity and MMU/cache state of the calling CPU, which the loader / PSCI entered at
+/// `entry_el`.
+pub fn info(entry_el: u64) -> CpuInfo {
     let sctlr = SCTLR_EL1.get();
     CpuInfo {
         mpidr: MPIDR_EL1.get(),
         el: el(),
+        entry_el: entry_el as u8,
         mmu: sctlr & SCTLR_M != 0,
         dcache: sctlr & SCTLR_C != 0,
         icache: sctlr & SCTLR_I != 0,

@@ -66,8 +66,9 @@ pub fn release() {
 }
 
 /// Rust entry of a secondary CPU (from `_secondary_entry`; stack, TPIDR_EL1 and VBAR set).
+/// `entry_el`: the exception level PSCI started it at.
 #[no_mangle]
-extern "C" fn boot_secondary_main(idx: u64) -> ! {
+extern "C" fn boot_secondary_main(idx: u64, entry_el: u64) -> ! {
     let idx = idx as usize;
     // MMU off here: only plain loads/stores until `enable` returns.
     mmu::enable(mmu::published_root());
@@ -81,5 +82,5 @@ extern "C" fn boot_secondary_main(idx: u64) -> ! {
         // Came up after the boot CPU gave up on it: stay out of the run.
         kernel::run::exit::park();
     }
-    kernel::run::main(idx, ncpus, cpu::info())
+    kernel::run::main(idx, ncpus, cpu::info(entry_el))
 }

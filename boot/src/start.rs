@@ -150,10 +150,20 @@ extern "C" fn boot_primary_main(x0: u64, entry_el: u64) -> ! {
         .map(|&(start, end)| PhysRange { start, end })
         .collect();
     let free_bytes: u64 = free.iter().map(|r| r.end - r.start).sum();
+    let mut line = kernel::console::LineBuf::new();
+    for (i, r) in free.iter().enumerate() {
+        let sep = if i == 0 { "" } else { ", " };
+        let _ = core::fmt::Write::write_fmt(
+            &mut line,
+            format_args!("{sep}{:#x}..{:#x}", r.start, r.end),
+        );
+    }
     kernel::kprintln!(
-        "gupbed: image {img_start:#x}..{img_end:#x}, early tables {tables_start:#x}..{tables_used_end:#x}, free RAM {} MiB in {} range(s)",
+        "gupbed: image {img_start:#x}..{img_end:#x}, early tables {tables_start:#x}..{tables_used_end:#x}, devicetree {:#x}..{:#x}; free RAM {} MiB: {}",
+        board.dtb.0,
+        board.dtb.1,
         free_bytes >> 20,
-        free.len()
+        core::str::from_utf8(line.as_bytes()).unwrap_or("?")
     );
     kernel::mm::init(&free);
 
@@ -173,7 +183,7 @@ extern "C" fn boot_primary_main(x0: u64, entry_el: u64) -> ! {
 
     report_platform(&board, expected, &brought, entry_el, free_bytes);
     smp_boot::release();
-    kernel::run::main(0, brought.online, cpu::info())
+    kernel::run::main(0, brought.online, cpu::info(entry_el))
 }
 
 fn report_platform(
@@ -184,7 +194,7 @@ fn report_platform(
     free_bytes: u64,
 ) {
     let online = brought.online;
-    let info = cpu::info();
+    let info = cpu::info(entry_el);
     let (implementer, part, model) = cpu::model();
     let hz = kernel::hal::hal().counter_hz();
     let ram: u64 = board.memory.as_slice().iter().map(|(s, e)| e - s).sum();
@@ -222,7 +232,7 @@ fn report_platform(
         .u64("cpus_online", online as u64)
         .u64("cpus_failed", brought.failures as u64)
         .u64("el", info.el as u64)
-        .u64("entry_el", entry_el)
+        .u64("entry_el", info.entry_el as u64)
         .bool("mmu", info.mmu)
         .bool("dcache", info.dcache)
         .bool("icache", info.icache)

@@ -31,6 +31,8 @@ pub struct CpuInfo {
     pub mpidr: u64,
     /// Exception level the kernel runs at.
     pub el: u8,
+    /// Exception level the CPU was entered at (2 when boot dropped from EL2).
+    pub entry_el: u8,
     /// `SCTLR_EL1.M`.
     pub mmu: bool,
     /// `SCTLR_EL1.C`.

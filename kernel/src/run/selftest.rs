@@ -41,10 +41,11 @@ pub fn run(ctx: &RunCtx) -> bool {
     let iters = ctx.iters_or(DEFAULT_ITERS);
     let i = &ctx.info;
     crate::kprintln!(
-        "cpu {}: online, MPIDR {:#x}, EL{}, MMU {}, D-cache {}, I-cache {}",
+        "cpu {}: online, MPIDR {:#x}, EL{} (entered at EL{}), MMU {}, D-cache {}, I-cache {}",
         ctx.cpu,
         i.mpidr,
         i.el,
+        i.entry_el,
         yes_no(i.mmu),
         yes_no(i.dcache),
         yes_no(i.icache)
@@ -53,6 +54,7 @@ pub fn run(ctx: &RunCtx) -> bool {
         .u64("cpu", ctx.cpu as u64)
         .u64("mpidr", i.mpidr)
         .u64("el", i.el as u64)
+        .u64("entry_el", i.entry_el as u64)
         .bool("mmu", i.mmu)
         .bool("dcache", i.dcache)
         .bool("icache", i.icache)
