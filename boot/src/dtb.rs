@@ -123,8 +123,7 @@ pub unsafe fn parse(addr: u64) -> Result<Board, DtbError> {
     // SAFETY: per this function's contract the blob of `totalsize` bytes lives forever.
     let blob: &'static [u8] = unsafe { core::slice::from_raw_parts(addr as *const u8, size) };
     let fdt: Fdt<'static> = Fdt::new(blob).map_err(DtbError::Bad)?;
-    // `Fdt` borrows from itself in its node iterators; leak-free 'static access needs the
-    // value itself to be 'static-ish: keep it on this stack frame and copy out plain data.
+    // Strings taken from the blob keep its 'static lifetime; everything else is copied out.
     let fdt = &fdt;
 
     let mut b = Board {
