@@ -115,6 +115,7 @@ extern "C" fn boot_primary_main(x0: u64, entry_el: u64) -> ! {
 
     // --- MMU and caches on: exclusives, locks and the heap work from here. ---
     mmu::publish_root(root);
+    kernel::mm::pgtable::set_swapper_pg_dir(root);
     kernel::hal::install(&HAL);
     let (heap_start, heap_end) = layout::heap();
     // SAFETY: the .heap region of the image, identity-mapped Normal memory, used by nothing
