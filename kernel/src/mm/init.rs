@@ -12,6 +12,11 @@ use spin::Once;
 
 static ZONE: Once<Zone> = Once::new();
 
+const _: () = assert!(
+    NR_CPUS >= crate::smp::MAX_CPUS,
+    "one per-CPU page set per possible CPU"
+);
+
 /// The kernel's zone. Panics if [`init`] has not run.
 #[inline]
 pub fn zone() -> &'static Zone {

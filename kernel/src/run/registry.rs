@@ -13,4 +13,6 @@ pub static RUNS: &[RunDesc] = &[
         help: "all CPUs: spin-mutex and atomic counters, per-CPU MMU/cache state (iters=, selftest=fault|panic)",
         entry: super::selftest::run,
     },
+    #[cfg(not(loom))]
+    RunDesc { name: "mm-stress", help: "all CPUs: mixed-order alloc/free via per-CPU lists, cross-CPU frees, THP splits; drain + audit (iters=, seed=, pcp=, init_order=)", entry: crate::mm::stress::run },
 ];
