@@ -118,7 +118,10 @@ fn qemu(a: &BenchArgs) -> Result<(Value, Vec<Map<String, Value>>), String> {
         false,
     );
     // kernel/src/run/dispatch.rs refuses an unknown run with an `error` record ("unknown run").
-    if c.kernel_errors.iter().any(|(_, m)| m.contains("unknown run")) {
+    if c.kernel_errors
+        .iter()
+        .any(|(_, m)| m.contains("unknown run"))
+    {
         return Err(format!(
             "the kernel does not know run={BENCH_RUN} yet (it answered: {:?})",
             c.kernel_errors

@@ -41,15 +41,27 @@ pub fn target_dir() -> PathBuf {
     util::workspace_root().join("target")
 }
 
+/// Target dir of a build: `RUSTFLAGS=-D warnings` changes every crate's fingerprint, so the
+/// strict build (`cargo xtask test`) lives in `target/strict` instead of rebuilding the normal
+/// image each time the two alternate.
+fn build_dir(opts: BuildOpts) -> PathBuf {
+    if opts.deny_warnings {
+        target_dir().join("strict")
+    } else {
+        target_dir()
+    }
+}
+
 /// Build the `boot` crate for the target and convert it.
 pub fn build(opts: BuildOpts) -> Result<Image> {
     let t = Instant::now();
     let root = util::workspace_root();
+    let dir = build_dir(opts);
     let mut cmd = util::cargo();
     cmd.current_dir(&root)
         .args(["build", "-p", "boot", "--bin", BIN, "--target", TARGET])
         .arg("--target-dir")
-        .arg(target_dir())
+        .arg(&dir)
         .env_remove("CARGO_TARGET_DIR");
     if opts.release {
         cmd.arg("--release");
@@ -68,7 +80,7 @@ pub fn build(opts: BuildOpts) -> Result<Image> {
         bail!("building the image failed ({st})");
     }
     let profile = if opts.release { "release" } else { "debug" };
-    let elf = target_dir().join(TARGET).join(profile).join(BIN);
+    let elf = dir.join(TARGET).join(profile).join(BIN);
     let raw_name = match opts.board {
         Board::Virt => "Image",
         // What the Pi firmware loads by default for a 64-bit kernel.

@@ -38,6 +38,8 @@ pub struct Collector {
     pub audit: Option<Map<String, Value>>,
     pub faults: Vec<Map<String, Value>>,
     pub kernel_errors: Vec<(String, String)>,
+    /// The `error` records in full (a panic's names its `cpu`).
+    pub error_records: Vec<Map<String, Value>>,
     pub benches: Vec<Map<String, Value>>,
     pub end: Option<(bool, i64)>,
     pub malformed: Vec<(String, String)>,
@@ -78,7 +80,10 @@ impl Collector {
             }
             (Typed::End(e), _) => self.end = Some((e.passed, e.exit_code)),
             (Typed::Fault(_), _) => self.faults.push(body),
-            (Typed::Error(e), _) => self.kernel_errors.push((e.kind.clone(), e.message.clone())),
+            (Typed::Error(e), _) => {
+                self.kernel_errors.push((e.kind.clone(), e.message.clone()));
+                self.error_records.push(body);
+            }
             (Typed::Other, "result") => self.results.push(normalise_result(body)),
             (Typed::Other, "audit") => self.audit = Some(body),
             (Typed::Other, "cpu") => self.cpus.push(body),

@@ -38,6 +38,14 @@ fn s(v: Option<&Value>) -> String {
     }
 }
 
+/// Registers as hex (records carry them as integers).
+fn hex(v: Option<&Value>) -> String {
+    match v.and_then(Value::as_u64) {
+        Some(n) => format!("{n:#x}"),
+        None => s(v),
+    }
+}
+
 /// Total and "kind=n" list of a `violations` object.
 pub fn violations(r: &Map<String, Value>) -> (u64, String) {
     let Some(Value::Object(v)) = r.get("violations") else {
@@ -135,9 +143,9 @@ pub fn summary(c: &Collector, v: &Verdict) -> String {
             "fault: cpu {} {} esr={} elr={} far={}: {}\n",
             s(f.get("cpu")),
             s(f.get("ec_name")),
-            s(f.get("esr")),
-            s(f.get("elr")),
-            s(f.get("far")),
+            hex(f.get("esr")),
+            hex(f.get("elr")),
+            hex(f.get("far")),
             s(f.get("description")),
         ));
     }

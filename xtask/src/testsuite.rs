@@ -69,6 +69,32 @@ pub const CASES: &[Case] = &[
         kind: boot(1, &["bogus=1"], 60, 2, bootargs_error),
     },
     Case {
+        name: "selftest=panic smp2 exits 3",
+        kind: boot(2, &["run=selftest", "selftest=panic"], 90, 3, panic_named),
+    },
+    // 10^8 iterations per CPU take about a minute under TCG: the kernel's own deadline fires.
+    Case {
+        name: "kernel deadline exits 4",
+        kind: boot(
+            2,
+            &["run=selftest", "iters=100000000", "deadline_ms=300"],
+            60,
+            4,
+            deadline_hit,
+        ),
+    },
+    // The kernel deadline is out of reach: xtask's kill timeout must end the run.
+    Case {
+        name: "host timeout kills QEMU (exit 5)",
+        kind: boot(
+            1,
+            &["run=selftest", "iters=1000000000", "deadline_ms=3600000"],
+            5,
+            5,
+            host_killed,
+        ),
+    },
+    Case {
         name: "--cpus 0 refused before QEMU",
         kind: Kind::Refused {
             args: &["qemu", "--cpus", "0"],
@@ -179,6 +205,43 @@ fn fault_named(c: &Collector) -> Result<(), String> {
         if !f.contains_key(k) {
             return Err(format!("fault record lacks {k}"));
         }
+    }
+    Ok(())
+}
+
+/// A deliberate panic is reported with the CPU it happened on (an `error` record of kind panic).
+fn panic_named(c: &Collector) -> Result<(), String> {
+    let p = c
+        .error_records
+        .iter()
+        .find(|r| r.get("kind").and_then(Value::as_str) == Some("panic"))
+        .ok_or("no panic error record")?;
+    match num(p, "cpu") {
+        Some(cpu) if cpu < 2 => Ok(()),
+        other => Err(format!("panic record names CPU {other:?} at -smp 2")),
+    }
+}
+
+/// The kernel noticed its deadline and said so before exiting 4.
+fn deadline_hit(c: &Collector) -> Result<(), String> {
+    if !c.kernel_errors.iter().any(|(k, _)| k == "deadline") {
+        return Err(format!("no deadline error record: {:?}", c.kernel_errors));
+    }
+    match c.end {
+        Some((false, 4)) => Ok(()),
+        other => Err(format!(
+            "end record {other:?}, want failed with exit_code 4"
+        )),
+    }
+}
+
+/// Killed by the host: no `end` record, and the last line seen is known.
+fn host_killed(c: &Collector) -> Result<(), String> {
+    if c.end.is_some() {
+        return Err("an end record arrived although the run was killed".into());
+    }
+    if c.last_line.is_none() {
+        return Err("no console line seen before the kill".into());
     }
     Ok(())
 }
