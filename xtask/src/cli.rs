@@ -270,6 +270,9 @@ pub struct DisasmArgs {
     /// Disassemble every match instead of refusing an ambiguous name.
     #[arg(long)]
     pub all: bool,
+    /// Use the ELF already built instead of building first.
+    #[arg(long)]
+    pub no_build: bool,
     /// Board whose image to disassemble (built first).
     #[arg(long, value_enum, default_value = "virt")]
     pub board: Board,

@@ -63,12 +63,17 @@ fn objdump() -> Result<std::path::PathBuf> {
 }
 
 pub fn command(a: &DisasmArgs) -> Result<i32> {
-    let img = image::build(BuildOpts {
+    let opts = BuildOpts {
         board: a.board,
         release: true,
         deny_warnings: false,
-    })?;
-    disasm(&img.elf, &a.symbol, a.all)
+    };
+    let elf = if a.no_build {
+        image::elf_path(opts)
+    } else {
+        image::build(opts)?.elf
+    };
+    disasm(&elf, &a.symbol, a.all)
 }
 
 fn disasm(elf: &Path, query: &str, all: bool) -> Result<i32> {
@@ -94,13 +99,40 @@ fn disasm(elf: &Path, query: &str, all: bool) -> Result<i32> {
         return Ok(2);
     }
     let names: Vec<&str> = found.iter().map(|(m, _)| *m).collect();
+    // llvm-objdump takes mangled names unless --demangle, and its demangler may not know Rust's
+    // scheme: filter by mangled name, demangle the output here.
     let mut cmd = Command::new(objdump()?);
-    cmd.args(["-d", "--demangle", "--no-show-raw-insn"])
+    cmd.args(["-d", "--no-show-raw-insn"])
         .arg(format!("--disassemble-symbols={}", names.join(",")))
         .arg(elf);
     util::echo(&cmd);
-    let st = cmd.status().context("running llvm-objdump")?;
-    Ok(if st.success() { 0 } else { 1 })
+    let out = cmd.output().context("running llvm-objdump")?;
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        println!("{}", demangle_line(line));
+    }
+    eprint!("{}", String::from_utf8_lossy(&out.stderr));
+    Ok(if out.status.success() { 0 } else { 1 })
+}
+
+/// Replace every mangled Rust symbol (`_ZN…E`, `_R…`) in a line by its demangled form.
+pub fn demangle_line(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut rest = line;
+    while let Some(pos) = rest.find("_ZN").or_else(|| rest.find("_R")) {
+        out.push_str(&rest[..pos]);
+        let tail = &rest[pos..];
+        let end = tail
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '$' || c == '.'))
+            .unwrap_or(tail.len());
+        let sym = &tail[..end];
+        match rustc_demangle::try_demangle(sym) {
+            Ok(d) => out.push_str(&format!("{d:#}")),
+            Err(_) => out.push_str(sym),
+        }
+        rest = &tail[end..];
+    }
+    out.push_str(rest);
+    out
 }
 
 #[cfg(test)]
@@ -136,6 +168,22 @@ mod tests {
         assert_eq!(matches(&s, "gup_fast").len(), 2);
         assert_eq!(matches(&s, "mm::try_grab_folio").len(), 1);
         assert!(matches(&s, "nothing").is_empty());
+    }
+
+    #[test]
+    fn demangles_objdump_lines() {
+        assert_eq!(
+            demangle_line("0000000040200000 <_ZN6kernel2mm14try_grab_folio17h0123456789abcdefE>:"),
+            "0000000040200000 <kernel::mm::try_grab_folio>:"
+        );
+        assert_eq!(
+            demangle_line("  bl 0x4020 <_ZN6kernel2mm14try_grab_folio17h0123456789abcdefE+0x10>"),
+            "  bl 0x4020 <kernel::mm::try_grab_folio+0x10>"
+        );
+        assert_eq!(
+            demangle_line("  ldr x0, [x1] // _Rx not a symbol"),
+            "  ldr x0, [x1] // _Rx not a symbol"
+        );
     }
 
     #[test]

@@ -52,6 +52,12 @@ fn build_dir(opts: BuildOpts) -> PathBuf {
     }
 }
 
+/// Where the build for `opts` leaves the ELF.
+pub fn elf_path(opts: BuildOpts) -> PathBuf {
+    let profile = if opts.release { "release" } else { "debug" };
+    build_dir(opts).join(TARGET).join(profile).join(BIN)
+}
+
 /// Build the `boot` crate for the target and convert it.
 pub fn build(opts: BuildOpts) -> Result<Image> {
     let t = Instant::now();
@@ -79,8 +85,7 @@ pub fn build(opts: BuildOpts) -> Result<Image> {
     if !st.success() {
         bail!("building the image failed ({st})");
     }
-    let profile = if opts.release { "release" } else { "debug" };
-    let elf = dir.join(TARGET).join(profile).join(BIN);
+    let elf = elf_path(opts);
     let raw_name = match opts.board {
         Board::Virt => "Image",
         // What the Pi firmware loads by default for a 64-bit kernel.

@@ -167,7 +167,7 @@ where
             .margin(12)
             .x_label_area_size(40)
             .y_label_area_size(70)
-            .build_cartesian_2d((0..pts.len()).into_segmented(), 0.0..top)
+            .build_cartesian_2d((0..pts.len().saturating_sub(1)).into_segmented(), 0.0..top)
             .map_err(e)?;
         let labels: Vec<String> = pts.iter().map(|p| p.label.clone()).collect();
         chart
@@ -272,6 +272,18 @@ mod tests {
         for label in ["V0", "V1", "attempts", "violations", "no violation"] {
             assert!(svg.contains(label), "missing {label}");
         }
+    }
+
+    #[test]
+    fn single_variant_plots() {
+        if find_font().is_none() {
+            return;
+        }
+        let out = std::env::temp_dir().join(format!("gupbed-plot1-{}.png", std::process::id()));
+        plot(&out, &points(&results())[1..], "one").unwrap();
+        let len = std::fs::metadata(&out).unwrap().len();
+        let _ = std::fs::remove_file(&out);
+        assert!(len > 1000, "png of {len} bytes");
     }
 
     #[test]
