@@ -1,0 +1,160 @@
+//! Runs one experiment × variant on every CPU: knobs, world, the experiment, the merge, the
+//! allocator oracles and audit, the verdict, the `result` record.
+
+use super::experiments::{Env, Experiment};
+use super::oracles::counts::{FirstViolation, Tally, Violation};
+use super::oracles::mm_counters::{add_mm_events, audit_leaks, MmSnapshot};
+use super::platform::Platform;
+use super::report::ResultRow;
+use super::variants::{InitOrder, PcpMode, TableFree, TailClear, VariantDesc};
+use super::verdict::verdict;
+use super::world::{Params, World};
+use crate::mm::knobs::{self, MmKnobs, PcpProtection, PcpReuse, TailClearOrder};
+use crate::mm::pgtable::mm::{MmStruct, USER_VA_BASE};
+use crate::mm::pgtable::tlb_free::TableFreePolicy;
+use crate::smp::{Barrier, CachePadded};
+use crate::sync::AtomicU64;
+use alloc::boxed::Box;
+use core::sync::atomic::{AtomicPtr, Ordering};
+
+/// The allocator knobs a variant's writer needs.
+pub fn mm_knobs(desc: &VariantDesc) -> MmKnobs {
+    let w = desc.writer;
+    MmKnobs {
+        tail_clear: match w.tail_clear {
+            TailClear::Ordered => TailClearOrder::Release,
+            TailClear::Relaxed => TailClearOrder::Relaxed,
+        },
+        init_order: match w.init_order {
+            InitOrder::Linux => knobs::InitOrder::Linux,
+            InitOrder::RefLast => knobs::InitOrder::W7,
+        },
+        pcp: match w.pcp {
+            PcpMode::ReuseOtherOrderIrqOff => PcpProtection::IrqOff,
+            PcpMode::Linux | PcpMode::ReuseOtherOrderLocked => PcpProtection::SpinLock,
+        },
+        pcp_reuse: match w.pcp {
+            PcpMode::Linux => PcpReuse::SameOrderOnly,
+            PcpMode::ReuseOtherOrderIrqOff | PcpMode::ReuseOtherOrderLocked => {
+                PcpReuse::SplitOnReuse
+            }
+        },
+        check_new_pages: true,
+        poison: false,
+    }
+}
+
+/// What CPU 0 learns from one run.
+pub struct Outcome {
+    /// Merged counts.
+    pub tally: Tally,
+    /// Verdict matched the expectation.
+    pub passed: bool,
+}
+
+static WORLD: AtomicPtr<World> = AtomicPtr::new(core::ptr::null_mut());
+
+/// One experiment × variant, called on every CPU at once (`cpu` in `0..ncpus`). CPU 0 returns
+/// the outcome and emits the `result` record; the others return `None`.
+#[allow(clippy::too_many_arguments)]
+pub fn run_one(
+    plat: &'static Platform,
+    cpu: usize,
+    ncpus: usize,
+    barrier: &Barrier,
+    run: &str,
+    desc: &'static VariantDesc,
+    exp: Experiment,
+    params: Params,
+    asid: u16,
+) -> Option<Outcome> {
+    let zone = plat.zone;
+    let mut baseline = (MmSnapshot::default(), 0u64);
+    barrier.wait();
+    if cpu == 0 {
+        zone.set_knobs(mm_knobs(desc));
+        zone.drain_all_pages();
+        plat.rcu.synchronize(0);
+        baseline = (MmSnapshot::take(zone), zone.audit().frames_in_use);
+        let policy = match desc.writer.table_free {
+            TableFree::Deferred => TableFreePolicy::Deferred,
+            TableFree::Immediate => TableFreePolicy::Immediate,
+        };
+        let mm = MmStruct::new(plat.kernel_pgd, asid, plat.rcu, policy)
+            .expect("gup: user address space");
+        let hal = crate::hal::hal();
+        let world = Box::new(World {
+            zone,
+            mm,
+            desc,
+            exp,
+            params,
+            owner: plat.owner,
+            reader_at: CachePadded(AtomicU64::new(0)),
+            step_done: CachePadded(AtomicU64::new(0)),
+            reader_done: CachePadded(AtomicU64::new(0)),
+            stop: AtomicU64::new(0),
+            sections: core::array::from_fn(|_| CachePadded(AtomicU64::new(0))),
+            aux: core::array::from_fn(|_| CachePadded(AtomicU64::new(0))),
+            t0: hal.counter(),
+            hz: hal.counter_hz(),
+            va_base: USER_VA_BASE + (1 << 30),
+            merged: spin::Mutex::new(Tally::default()),
+        });
+        WORLD.store(Box::into_raw(world), Ordering::Release);
+    }
+    barrier.wait();
+    // SAFETY: CPU 0 published a live `World` before the rendezvous and frees it only after the
+    // rendezvous below.
+    let world: &World = unsafe { &*WORLD.load(Ordering::Acquire) };
+    let env = Env {
+        cpu,
+        ncpus,
+        world,
+        barrier,
+    };
+    let tally = (desc.runner)(exp)(&env);
+    world.merged.lock().merge(&tally);
+    barrier.wait();
+    if cpu != 0 {
+        barrier.wait();
+        return None;
+    }
+    // SAFETY: every CPU is past its last use of the world (rendezvous above).
+    let world = unsafe { Box::from_raw(WORLD.swap(core::ptr::null_mut(), Ordering::AcqRel)) };
+    let elapsed_ms = world.now_ns() / 1_000_000;
+    let mut t = core::mem::take(&mut *world.merged.lock());
+    let at = FirstViolation {
+        cpu: 0,
+        pfn: 0,
+        head: 0,
+        iter: t.iters,
+        t_ns: world.now_ns(),
+        kind: Violation::AuditDirty,
+    };
+    drop(world); // mmdrop: unlink and queue the tables
+    plat.rcu.synchronize(0);
+    zone.drain_all_pages();
+    add_mm_events(zone, baseline.0, MmSnapshot::take(zone), &mut t, at);
+    let audit = zone.audit();
+    audit_leaks(&audit, baseline.1, &mut t, at);
+    let v = verdict(t.total_violations(), desc.class, params.memmodel);
+    let row = ResultRow {
+        run,
+        experiment: exp.name(),
+        variant: desc.id,
+        tally: &t,
+        verdict: v,
+        expected: desc.expected(params.memmodel),
+        class: desc.class,
+        memmodel: params.memmodel,
+        seed: params.seed,
+        elapsed_ms,
+        cpus: ncpus,
+        window: "handshake",
+    };
+    let passed = row.passed();
+    row.record().emit();
+    barrier.wait();
+    Some(Outcome { tally: t, passed })
+}

@@ -1,0 +1,121 @@
+//! 5e4 (088b8aa537c2): a FOLL_PIN reader against the "may-be-pinned" checker of
+//! `page_try_share_anon_rmap()`: the writer clears the PTE, `smp_mb()`, checks
+//! `page_maybe_dma_pinned()`; not pinned → the page becomes shared (re-mapped read-only),
+//! pinned → the PTE is restored. The reader pins, then (`smp_mb__after_atomic()`, removed in
+//! V9) rechecks the PTE. Reader accepted ∧ writer saw "not pinned" is the store-buffering
+//! outcome: a pinned page made shared (pinned_page_shared). Both start at the rendezvous.
+
+use super::script::{foll_flags, Script};
+use super::Env;
+use crate::gup::window::Site;
+use crate::mm::page::Page;
+use crate::mm::pgtable::desc::PgProt;
+use crate::mm::pgtable::map::map_page;
+use crate::mm::pin::page_maybe_dma_pinned;
+use crate::mm::types::GFP_KERNEL;
+use crate::stress::oracles::counts::{FirstViolation, Tally, Violation};
+use crate::stress::prng::Prng;
+use crate::stress::roles::reader::{Plan, ReadOutcome};
+use crate::stress::roles::writer::{map_at, put_mapping_ref, tag_at, unmap_at};
+use crate::stress::window::{spin_loops, Mode};
+use crate::sync::{read_once, smp_mb, write_once};
+
+/// `aux` slots.
+const SHARED: usize = 0;
+const ACCEPTED: usize = 1;
+
+/// Writer state.
+pub struct Pin {
+    page: Option<&'static Page>,
+    tally: Tally,
+}
+
+impl Script for Pin {
+    const SITE: Site = Site::BeforeRecheck;
+    const WRITER_WAITS: bool = false;
+
+    fn new(_env: &Env) -> Self {
+        Self {
+            page: None,
+            tally: Tally::default(),
+        }
+    }
+
+    fn reader_mode() -> Mode {
+        Mode::Free
+    }
+
+    fn plan(env: &Env, _iter: u64, rng: &mut Prng) -> Plan {
+        Plan {
+            va: env.world.va_base,
+            nr: 1,
+            flags: foll_flags(env, rng),
+            choice: rng.below(64),
+        }
+    }
+
+    fn setup(&mut self, env: &Env, _iter: u64, plan: &Plan) {
+        let p = env
+            .world
+            .zone
+            .alloc_pages(env.cpu, 0, GFP_KERNEL)
+            .expect("pin: out of memory");
+        map_at(env, plan.va, p);
+        self.page = Some(p);
+    }
+
+    fn step(&mut self, env: &Env, iter: u64, plan: &Plan) {
+        let p = self.page.expect("pin: setup ran");
+        spin_loops(plan.choice);
+        let w = env.world;
+        if unmap_at(env, plan.va).is_none() {
+            return;
+        }
+        smp_mb();
+        if page_maybe_dma_pinned(w.zone.mem_map(), p) {
+            map_at(env, plan.va, p); // pinned: keep it exclusive, restore the PTE
+        } else {
+            write_once(&*w.aux[SHARED], iter + 1);
+            tag_at(env, p, plan.va);
+            let pa = w.zone.mem_map().page_address(p);
+            map_page(
+                &w.mm,
+                plan.va,
+                pa,
+                PgProt::USER_RO,
+                crate::sync::Strength::AcqRel,
+            )
+            .expect("pin: remap read-only");
+        }
+    }
+
+    fn teardown(&mut self, env: &Env, iter: u64, plan: &Plan) {
+        let w = env.world;
+        if read_once(&*w.aux[SHARED]) == iter + 1 && read_once(&*w.aux[ACCEPTED]) == iter + 1 {
+            let pfn = self.page.map(|p| w.zone.page_to_pfn(p)).unwrap_or(0);
+            let t_ns = w.now_ns();
+            self.tally.violation(FirstViolation {
+                cpu: env.cpu,
+                pfn,
+                head: pfn,
+                iter,
+                t_ns,
+                kind: Violation::PinnedShared,
+            });
+        }
+        let p = self.page.take().expect("pin: setup ran");
+        if unmap_at(env, plan.va).is_some() {
+            put_mapping_ref(env, p);
+        }
+    }
+
+    fn after_read(env: &Env, iter: u64, _plan: &Plan, out: &ReadOutcome, _tally: &mut Tally) {
+        if out.fast > 0 {
+            write_once(&*env.world.aux[ACCEPTED], iter + 1);
+        }
+    }
+
+    fn writer_tally(&mut self) -> Tally {
+        core::mem::take(&mut self.tally)
+    }
+}

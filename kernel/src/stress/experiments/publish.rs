@@ -1,0 +1,70 @@
+//! 5c (Jason): a compound page is allocated and a PTE to its tail published while the reader
+//! polls the address (V4: the PTE store has no release; V0: it does). A reader that sees the
+//! new PTE but stale `struct page` stores takes a reference on the wrong head or reads stale
+//! metadata. The writer does not wait for the reader: both start at the rendezvous.
+
+use super::script::{foll_flags, Script};
+use super::Env;
+use crate::gup::window::Site;
+use crate::mm::page::Page;
+use crate::mm::types::__GFP_COMP;
+use crate::stress::prng::Prng;
+use crate::stress::roles::reader::Plan;
+use crate::stress::roles::writer::{map_at, put_mapping_ref, unmap_at};
+use crate::stress::window::Mode;
+
+/// Order of the published compound page.
+pub const PUBLISH_ORDER: usize = 2;
+
+/// Writer state.
+pub struct Publish {
+    head: Option<&'static Page>,
+}
+
+impl Script for Publish {
+    const SITE: Site = Site::BeforeRef;
+    const WRITER_WAITS: bool = false;
+    const READER_TRIES: usize = 64;
+
+    fn new(_env: &Env) -> Self {
+        Self { head: None }
+    }
+
+    fn reader_mode() -> Mode {
+        Mode::Free
+    }
+
+    fn plan(env: &Env, _iter: u64, rng: &mut Prng) -> Plan {
+        Plan {
+            va: env.world.va_base,
+            nr: 1,
+            flags: foll_flags(env, rng),
+            choice: 1 + rng.below(3),
+        }
+    }
+
+    fn setup(&mut self, _env: &Env, _iter: u64, _plan: &Plan) {}
+
+    fn step(&mut self, env: &Env, _iter: u64, plan: &Plan) {
+        let zone = env.world.zone;
+        let head = zone
+            .alloc_pages(env.cpu, PUBLISH_ORDER, __GFP_COMP)
+            .expect("publish: out of memory");
+        zone.get_page(head);
+        map_at(
+            env,
+            plan.va,
+            zone.mem_map().nth_page(head, plan.choice as usize),
+        );
+        self.head = Some(head);
+    }
+
+    fn teardown(&mut self, env: &Env, _iter: u64, plan: &Plan) {
+        if let Some(head) = self.head.take() {
+            if unmap_at(env, plan.va).is_some() {
+                put_mapping_ref(env, head);
+            }
+            env.world.zone.put_page(env.cpu, head);
+        }
+    }
+}

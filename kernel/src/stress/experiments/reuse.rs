@@ -1,0 +1,98 @@
+//! 5b (Jann): a compound block is freed and handed out again at order 0 from the same CPU's
+//! per-CPU lists, with relaxed tail clearing, while the reader sits between R3 and R4
+//! (V3: IRQ-off lists; V3l: spin-locked lists).
+//!
+//! Setup: drain this CPU's lists (so the order-0 list is empty), allocate a compound page of
+//! order [`REUSE_ORDER`], PTE-map its first tail `T`. Step (one CPU, program order): unmap,
+//! drop the references → the block goes to this CPU's order-3 list (tail words cleared with
+//! plain stores, S_clr); allocate order 0 twice → the lists split the block on the spot and
+//! hand out the old head (refcount 1, S_ref) and then `T`; map `T` again at the same address
+//! with a bit-identical PTE. If another CPU sees S_ref before S_clr, its membership recheck
+//! passes on the old head (wrong_head). Only a weakly ordered CPU can show that.
+
+use super::script::{foll_flags, Script};
+use super::Env;
+use crate::gup::window::Site;
+use crate::mm::page::Page;
+use crate::mm::types::{__GFP_COMP, GFP_KERNEL};
+use crate::stress::prng::Prng;
+use crate::stress::roles::reader::Plan;
+use crate::stress::roles::writer::{map_at, put_mapping_ref, tag_other, unmap_at};
+
+/// Order of the reused block (≤ PAGE_ALLOC_COSTLY_ORDER: it lives on the per-CPU lists).
+pub const REUSE_ORDER: usize = 3;
+
+/// Writer state: pages to release at teardown.
+pub struct Reuse {
+    head: Option<&'static Page>,
+    held: [Option<&'static Page>; 2],
+}
+
+impl Script for Reuse {
+    const SITE: Site = Site::BeforeRef;
+
+    fn new(_env: &Env) -> Self {
+        Self {
+            head: None,
+            held: [None; 2],
+        }
+    }
+
+    fn plan(env: &Env, _iter: u64, rng: &mut Prng) -> Plan {
+        Plan {
+            va: env.world.va_base,
+            nr: 1,
+            flags: foll_flags(env, rng),
+            choice: 0,
+        }
+    }
+
+    fn setup(&mut self, env: &Env, _iter: u64, plan: &Plan) {
+        let zone = env.world.zone;
+        zone.drain_local_pages(env.cpu);
+        let head = zone
+            .alloc_pages(env.cpu, REUSE_ORDER, __GFP_COMP)
+            .expect("reuse: out of memory");
+        zone.get_page(head);
+        map_at(env, plan.va, zone.mem_map().nth_page(head, 1));
+        self.head = Some(head);
+    }
+
+    fn step(&mut self, env: &Env, _iter: u64, plan: &Plan) {
+        let zone = env.world.zone;
+        let head = self.head.take().expect("reuse: setup ran");
+        let tail = zone.mem_map().nth_page(head, 1);
+        if unmap_at(env, plan.va).is_some() {
+            put_mapping_ref(env, head);
+        }
+        zone.put_page(env.cpu, head); // the writer's reference: the block is freed (S_clr)
+        let a = zone
+            .alloc_pages(env.cpu, 0, GFP_KERNEL)
+            .expect("reuse: out of memory");
+        let b = zone
+            .alloc_pages(env.cpu, 0, GFP_KERNEL)
+            .expect("reuse: out of memory");
+        // Normally a == old head (S_ref) and b == the old tail; map whichever is the tail.
+        let (other, remapped) = if core::ptr::eq(b, tail) {
+            (a, b)
+        } else {
+            (b, a)
+        };
+        tag_other(env, other);
+        map_at(env, plan.va, remapped);
+        self.held = [Some(other), Some(remapped)];
+    }
+
+    fn teardown(&mut self, env: &Env, _iter: u64, plan: &Plan) {
+        let zone = env.world.zone;
+        let [other, remapped] = core::mem::take(&mut self.held);
+        if let Some(r) = remapped {
+            if unmap_at(env, plan.va).is_some() {
+                zone.put_page(env.cpu, r);
+            }
+        }
+        if let Some(o) = other {
+            zone.put_page(env.cpu, o);
+        }
+    }
+}

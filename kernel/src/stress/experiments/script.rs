@@ -1,0 +1,164 @@
+//! The per-iteration driver shared by every experiment.
+//!
+//! Iteration `i` (all CPUs, seeded plan `Prng(seed, i)` computed identically everywhere):
+//! 1. CPU 0 (writer) tears down iteration `i-1`, decides whether to stop (iteration and time
+//!    budgets), sets up iteration `i`;
+//! 2. rendezvous A;
+//! 3. CPU 1 (reader) runs GUP with the script's window; CPU 0 waits until the reader is in
+//!    that window (or done), performs the step and announces it; extra CPUs read
+//!    free-running or churn the allocator;
+//!    (handshake words carry `i + 1`, so their initial 0 never matches);
+//! 4. every CPU reports a page-table quiescent state; rendezvous B.
+
+use super::Env;
+use crate::gup::variant::Variant;
+use crate::gup::window::Site;
+use crate::gup::{FOLL_GET, FOLL_PIN, FOLL_WRITE};
+use crate::stress::oracles::counts::Tally;
+use crate::stress::prng::Prng;
+use crate::stress::roles::churn::churn_round;
+use crate::stress::roles::reader::{read_gup, Plan, ReadOutcome};
+use crate::stress::roles::Role;
+use crate::stress::variants::Foll;
+use crate::stress::window::{spin_loops, Mode};
+use crate::sync::{read_once, write_once};
+
+/// One race, as a writer script around a reader window.
+pub trait Script: Sized {
+    /// Where the scripted reader waits for the writer's step.
+    const SITE: Site;
+    /// Whether the writer waits for the reader to reach its window before the step (false:
+    /// both start together after the rendezvous and race freely).
+    const WRITER_WAITS: bool = true;
+    /// GUP calls the scripted reader makes per iteration (stops at the first that takes a page).
+    const READER_TRIES: usize = 1;
+    /// The writer's state (created on CPU 0 only).
+    fn new(env: &Env) -> Self;
+    /// The reader's request for iteration `iter` (`rng` is seeded from `(seed, iter)`).
+    fn plan(env: &Env, iter: u64, rng: &mut Prng) -> Plan;
+    /// Writer, before rendezvous A.
+    fn setup(&mut self, env: &Env, iter: u64, plan: &Plan);
+    /// Writer, while the reader sits in its window.
+    fn step(&mut self, env: &Env, iter: u64, plan: &Plan);
+    /// Writer, after rendezvous B (before the next setup).
+    fn teardown(&mut self, env: &Env, iter: u64, plan: &Plan);
+    /// Reader, after its GUP call and release (e.g. V9's cross-check); default nothing.
+    fn after_read(_env: &Env, _iter: u64, _plan: &Plan, _out: &ReadOutcome, _tally: &mut Tally) {}
+    /// Reader mode of the scripted reader (default: wait at [`Script::SITE`]).
+    fn reader_mode() -> Mode {
+        Mode::Script(Self::SITE)
+    }
+    /// Violations the writer found (e.g. V9's checker), taken at the end.
+    fn writer_tally(&mut self) -> Tally {
+        Tally::default()
+    }
+}
+
+/// GUP flags for this iteration per the variant's FOLL choice.
+pub fn foll_flags(env: &Env, rng: &mut Prng) -> u32 {
+    let pin = match env.world.desc.foll {
+        Foll::Get => false,
+        Foll::Pin => true,
+        Foll::Mixed => rng.below(2) == 1,
+    };
+    FOLL_WRITE | if pin { FOLL_PIN } else { FOLL_GET }
+}
+
+fn plan_of<S: Script>(env: &Env, iter: u64) -> Plan {
+    let mut rng = Prng::new(env.world.params.seed, iter.wrapping_add(1));
+    S::plan(env, iter, &mut rng)
+}
+
+fn budget_exhausted(env: &Env, iter: u64) -> bool {
+    let p = &env.world.params;
+    iter >= p.iters || env.world.elapsed_ticks() >= p.time_ticks
+}
+
+/// Run script `S` with reader variant `V` on this CPU until CPU 0 says stop.
+pub fn run<V: Variant, S: Script>(env: &Env) -> Tally {
+    let world = env.world;
+    let role = Role::of(env.cpu);
+    let mut tally = Tally::default();
+    let mut rng = Prng::new(world.params.seed, 0x1000 + env.cpu as u64);
+    let mut writer = (role == Role::Writer).then(|| S::new(env));
+    let rcu = world.mm.rcu();
+    rcu.rcu_idle_exit(env.cpu);
+    let mut iter = 0u64;
+    let mut prev: Option<Plan> = None;
+    let progress_every = (world.params.iters / 10).max(1);
+    loop {
+        if let Some(wr) = writer.as_mut() {
+            if let Some(p) = prev.take() {
+                wr.teardown(env, iter - 1, &p);
+                rcu.tlb_table_flush();
+            }
+            if budget_exhausted(env, iter) {
+                write_once(&world.stop, 1);
+            } else {
+                let p = plan_of::<S>(env, iter);
+                wr.setup(env, iter, &p);
+                prev = Some(p);
+            }
+            if iter > 0 && iter.is_multiple_of(progress_every) {
+                crate::stress::report::progress(
+                    "gup",
+                    world.desc.id,
+                    iter,
+                    world.params.iters,
+                    world.now_ns() / 1_000_000,
+                );
+            }
+        }
+        env.barrier.wait();
+        if read_once(&world.stop) != 0 {
+            break;
+        }
+        let plan = plan_of::<S>(env, iter);
+        match role {
+            Role::Writer => {
+                let wr = writer.as_mut().expect("writer state");
+                let hal = crate::hal::hal();
+                let start = hal.counter();
+                // The reader's window, or its end; bounded so a reader that never gets there
+                // cannot hang the writer.
+                while S::WRITER_WAITS
+                    && read_once(&*world.reader_at) != iter + 1
+                    && read_once(&*world.reader_done) != iter + 1
+                    && hal.counter().wrapping_sub(start) < 4 * world.params.window_ticks
+                {
+                    core::hint::spin_loop();
+                }
+                wr.step(env, iter, &plan);
+                write_once(&*world.step_done, iter + 1);
+            }
+            Role::Reader => {
+                let mut out = ReadOutcome::default();
+                for _ in 0..S::READER_TRIES {
+                    out = read_gup::<V>(env, &plan, S::reader_mode(), iter, &mut tally, &mut rng);
+                    if out.total > 0 {
+                        break;
+                    }
+                }
+                write_once(&*world.reader_done, iter + 1);
+                S::after_read(env, iter, &plan, &out, &mut tally);
+            }
+            Role::FreeReader => {
+                spin_loops(rng.below(world.params.widen + 1));
+                read_gup::<V>(env, &plan, Mode::Free, iter, &mut tally, &mut rng);
+            }
+            Role::Churn => churn_round(env, &mut rng),
+        }
+        rcu.rcu_quiescent_state(env.cpu);
+        env.barrier.wait();
+        iter += 1;
+        tally.iters = iter;
+    }
+    if let Some(wr) = writer.as_mut() {
+        if let Some(p) = prev.take() {
+            wr.teardown(env, iter.saturating_sub(1), &p);
+        }
+        tally.merge(&wr.writer_tally());
+    }
+    rcu.rcu_idle_enter(env.cpu);
+    tally
+}

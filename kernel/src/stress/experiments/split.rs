@@ -1,0 +1,123 @@
+//! 5a: `split_huge_page()` of a PTE-mapped THP while the reader sits between R3 and R4
+//! (V0, V1, V1i, V2, V8, V11).
+//!
+//! Setup: a compound page of order [`SPLIT_ORDER`], every subpage PTE-mapped (each mapping
+//! holds a reference on the head, the writer one more). Reader: GUP from a random subpage to
+//! the end of the THP; it waits after reading `compound_head` of the first page (R3). Step:
+//! `split_huge_page()` — unmap (migration entries = cleared PTEs, flush; V1i: wait for IRQ-off
+//! readers), freeze, clear the tails, unfreeze, remap bit-identical PTEs to the order-0
+//! pages. A reader without the membership recheck now takes its reference on the old head
+//! and returns a tail (wrong_head); one that decided bias vs pincount before the ref (V2)
+//! pins the wrong way (pin_accounting_mismatch).
+
+use super::script::{foll_flags, Script};
+use super::Env;
+use crate::gup::window::Site;
+use crate::mm::huge_memory::{split_huge_page, SplitMapper};
+use crate::mm::page::Page;
+use crate::mm::page_ref::page_ref_inc;
+use crate::mm::pgtable::map::unmap_page;
+use crate::mm::pgtable::table::PAGE_SIZE;
+use crate::mm::types::__GFP_COMP;
+use crate::mm::zone::Zone;
+use crate::stress::prng::Prng;
+use crate::stress::roles::reader::Plan;
+use crate::stress::roles::writer::{map_at, put_mapping_ref, unmap_at};
+use crate::stress::variants::Shootdown;
+
+/// Order of the THP (8 pages: order > 1, so FOLL_PIN uses the pincount in `page[2]`).
+pub const SPLIT_ORDER: usize = 3;
+const NR: usize = 1 << SPLIT_ORDER;
+
+/// Writer state.
+pub struct Split {
+    head: Option<&'static Page>,
+}
+
+struct Mapper<'a, 'w> {
+    env: &'a Env<'w>,
+    va: u64,
+}
+
+impl SplitMapper for Mapper<'_, '_> {
+    fn unmap_page(&mut self, zone: &Zone, head: &Page) {
+        let mut n = 0;
+        for k in 0..NR as u64 {
+            if unmap_page(&self.env.world.mm, self.va + k * PAGE_SIZE).is_some() {
+                n += 1;
+            }
+        }
+        if self.env.world.desc.writer.shootdown == Shootdown::WaitReaders {
+            self.env
+                .world
+                .wait_for_readers(self.env.cpu, self.env.ncpus);
+        }
+        for _ in 0..n {
+            zone.put_page(self.env.cpu, head);
+        }
+    }
+
+    fn remap_page(&mut self, zone: &Zone, head: &Page, split: bool) {
+        for k in 0..NR {
+            let page = zone.mem_map().nth_page(head, k);
+            page_ref_inc(if split { page } else { head });
+            map_at(self.env, self.va + (k as u64) * PAGE_SIZE, page);
+        }
+    }
+}
+
+impl Script for Split {
+    const SITE: Site = Site::BeforeRef;
+
+    fn new(_env: &Env) -> Self {
+        Self { head: None }
+    }
+
+    fn plan(env: &Env, _iter: u64, rng: &mut Prng) -> Plan {
+        let target = rng.below(NR as u64);
+        Plan {
+            va: env.world.va_base + target * PAGE_SIZE,
+            nr: NR - target as usize,
+            flags: foll_flags(env, rng),
+            choice: target,
+        }
+    }
+
+    fn setup(&mut self, env: &Env, _iter: u64, _plan: &Plan) {
+        let zone = env.world.zone;
+        let head = zone
+            .alloc_pages(env.cpu, SPLIT_ORDER, __GFP_COMP)
+            .expect("split: out of memory");
+        for k in 0..NR {
+            zone.get_page(head);
+            map_at(
+                env,
+                env.world.va_base + (k as u64) * PAGE_SIZE,
+                zone.mem_map().nth_page(head, k),
+            );
+        }
+        // SAFETY-free lifetime extension: pages live in the 'static zone.
+        self.head = Some(head);
+    }
+
+    fn step(&mut self, env: &Env, _iter: u64, _plan: &Plan) {
+        let head = self.head.expect("split: setup ran");
+        let mut m = Mapper {
+            env,
+            va: env.world.va_base,
+        };
+        // Busy (a reader holds a reference) leaves the THP mapped as it was.
+        let _ = split_huge_page(env.world.zone, env.cpu, head, &mut m);
+    }
+
+    fn teardown(&mut self, env: &Env, _iter: u64, _plan: &Plan) {
+        let head = self.head.take().expect("split: setup ran");
+        let mm = env.world.zone.mem_map();
+        for k in 0..NR {
+            if unmap_at(env, env.world.va_base + (k as u64) * PAGE_SIZE).is_some() {
+                put_mapping_ref(env, mm.nth_page(head, k));
+            }
+        }
+        env.world.zone.put_page(env.cpu, head);
+    }
+}

@@ -1,0 +1,46 @@
+//! Checks on what a reader accepted, run after the GUP call returned (outside every window),
+//! then the release. Relaxed reads of shadow state; ordering comes from the GUP's own RMWs.
+
+use super::counts::Violation;
+use crate::gup::grab::Grabbed;
+use crate::gup::unpin::release_grabbed;
+use crate::gup::GupCtx;
+use crate::mm::pgtable::table::PAGE_SIZE;
+use crate::stress::window::StressWindow;
+use crate::stress::world::{tag, World};
+use crate::sync::read_once;
+
+/// Check every page of `out[..n]` (asked for at `va0`, `va0 + 4K`, ...) and release it:
+/// - **wrong_head**: with a valid reference on its head a page cannot leave that compound page,
+///   so `compound_head(page) != head` proves the reference is on the wrong page (5a/5b);
+/// - **foreign_page**: the shadow owner of the frame says it belongs to someone else (another
+///   allocation, or a different address) — GUP returned a page not mapped there (5d-i).
+///
+/// The release uses the head and FOLL_PIN decision the grab took, so a detected wrong head is
+/// not followed by an underflow on an unrelated page (Linux would corrupt it).
+pub fn check_and_release(
+    world: &World,
+    ctx: &GupCtx,
+    out: &mut [Option<Grabbed>],
+    n: usize,
+    va0: u64,
+    flags: u32,
+    w: &mut StressWindow,
+) {
+    let mm = ctx.mem_map;
+    for (k, slot) in out.iter_mut().enumerate().take(n) {
+        let Some(g) = slot.take() else { continue };
+        let pfn = mm.page_to_pfn(g.page);
+        let head_pfn = mm.page_to_pfn(g.head);
+        let now = mm.compound_head(g.page);
+        if !core::ptr::eq(now, g.head) {
+            w.violation(Violation::WrongHead, pfn, head_pfn);
+        }
+        let owner = read_once(world.owner_of(pfn));
+        let va = va0 + k as u64 * PAGE_SIZE;
+        if owner == tag::OTHER || (owner & 1 == 1 && owner != tag::at(va)) {
+            w.violation(Violation::ForeignPage, pfn, head_pfn);
+        }
+        release_grabbed(ctx, &g, flags, w);
+    }
+}

@@ -1,0 +1,6 @@
+//! Oracles (spec §7 "Oracle design"): per-CPU tallies, post-accept checks, allocator and
+//! audit counters turned into violation kinds.
+
+pub mod check;
+pub mod counts;
+pub mod mm_counters;

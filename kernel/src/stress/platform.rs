@@ -1,0 +1,112 @@
+//! What the experiments need from the rest of the kernel, gathered once: the zone, a
+//! zone-backed page-table allocator with deferred freeing, the kernel's level-0 table (user
+//! address spaces share it), and the oracle's shadow ownership table.
+
+use crate::mm::page::Page;
+use crate::mm::pgtable::table::PageTable;
+use crate::mm::pgtable::tlb_free::TableRcu;
+use crate::mm::pgtable::PgtableAlloc;
+use crate::mm::types::GFP_KERNEL;
+use crate::mm::zone::Zone;
+use crate::sync::AtomicU64;
+use alloc::boxed::Box;
+use alloc::vec::Vec;
+
+/// Page-table pages from the zone's allocator (so a freed table is an ordinary free frame that
+/// the allocator can hand out again, as in Linux) — `pte_alloc_one` / `pte_free`.
+pub struct ZoneTableAlloc {
+    zone: &'static Zone,
+}
+
+impl ZoneTableAlloc {
+    /// Tables from `zone`.
+    pub fn new(zone: &'static Zone) -> Self {
+        Self { zone }
+    }
+}
+
+fn this_cpu() -> usize {
+    if crate::hal::installed() {
+        crate::hal::hal().cpu_id()
+    } else {
+        0
+    }
+}
+
+impl PgtableAlloc for ZoneTableAlloc {
+    fn alloc_table(&self) -> Option<u64> {
+        let p: &Page = self.zone.alloc_pages(this_cpu(), 0, GFP_KERNEL)?;
+        let pa = self.zone.mem_map().page_address(p);
+        // SAFETY: a frame just allocated to us (backed RAM: physical == virtual), 4 KiB aligned;
+        // zeroing it through atomics makes it a valid `PageTable`.
+        unsafe { PageTable::from_pa(pa) }.fill(0);
+        Some(pa)
+    }
+
+    fn free_table(&self, pa: u64) {
+        let p = self.zone.pfn_to_page(pa >> 12);
+        self.zone.put_page(this_cpu(), p);
+    }
+}
+
+/// Everything the experiments share across runs.
+pub struct Platform {
+    /// The zone.
+    pub zone: &'static Zone,
+    /// Deferred table freeing over a zone-backed table allocator.
+    pub rcu: &'static TableRcu<'static>,
+    /// Level-0 table whose kernel entries user address spaces copy.
+    pub kernel_pgd: u64,
+    /// Shadow owner word per frame of the zone.
+    pub owner: &'static [AtomicU64],
+}
+
+impl Platform {
+    /// Build (and leak, it lives as long as the kernel) the platform for `zone` with `nr_cpus`
+    /// CPUs. `kernel_pgd`: the live kernel root (`None`: an empty root from the zone — host
+    /// tests, where no identity map exists).
+    pub fn new(zone: &'static Zone, nr_cpus: usize, kernel_pgd: Option<u64>) -> Self {
+        let alloc: &'static ZoneTableAlloc = Box::leak(Box::new(ZoneTableAlloc::new(zone)));
+        let rcu: &'static TableRcu<'static> = Box::leak(Box::new(TableRcu::new(alloc, nr_cpus)));
+        for cpu in 0..nr_cpus {
+            rcu.rcu_idle_enter(cpu);
+        }
+        let kernel_pgd = kernel_pgd.unwrap_or_else(|| {
+            alloc
+                .alloc_table()
+                .expect("platform: no frame for a root table")
+        });
+        let n = zone.mem_map().nr_pages();
+        let owner: Vec<AtomicU64> = (0..n).map(|_| AtomicU64::new(0)).collect();
+        Self {
+            zone,
+            rcu,
+            kernel_pgd,
+            owner: Box::leak(owner.into_boxed_slice()),
+        }
+    }
+}
+
+/// The kernel root table currently installed in TTBR0_EL1 (the identity map BOOT built).
+#[cfg(all(target_arch = "aarch64", target_os = "none"))]
+pub fn current_kernel_pgd() -> Option<u64> {
+    let ttbr0: u64;
+    // SAFETY: reading a system register has no side effects.
+    unsafe {
+        core::arch::asm!("mrs {}, ttbr0_el1", out(reg) ttbr0, options(nomem, nostack, preserves_flags))
+    };
+    Some(ttbr0 & 0x0000_ffff_ffff_fffe)
+}
+
+/// No MMU on the host.
+#[cfg(not(all(target_arch = "aarch64", target_os = "none")))]
+pub fn current_kernel_pgd() -> Option<u64> {
+    None
+}
+
+static PLATFORM: spin::Once<Platform> = spin::Once::new();
+
+/// The kernel's platform (built on first use, by CPU 0, from `mm::zone()`).
+pub fn kernel_platform(nr_cpus: usize) -> &'static Platform {
+    PLATFORM.call_once(|| Platform::new(crate::mm::zone(), nr_cpus, current_kernel_pgd()))
+}

@@ -1,0 +1,71 @@
+//! A reader's GUP call in an experiment: the variant's monomorphised GUP-fast (+ slow path),
+//! then the post-accept oracles and the release.
+
+use crate::gup::fast::internal_get_user_pages_fast;
+use crate::gup::grab::Grabbed;
+use crate::gup::variant::Variant;
+use crate::gup::GupCtx;
+use crate::stress::experiments::Env;
+use crate::stress::oracles::check::check_and_release;
+use crate::stress::oracles::counts::Tally;
+use crate::stress::prng::Prng;
+use crate::stress::window::{Mode, StressWindow};
+
+/// Most pages one GUP call of an experiment asks for.
+pub const MAX_NR: usize = 16;
+
+/// What a reader asks for in one iteration.
+#[derive(Clone, Copy, Debug)]
+pub struct Plan {
+    /// First user address.
+    pub va: u64,
+    /// Number of pages (≤ [`MAX_NR`]).
+    pub nr: usize,
+    /// `FOLL_GET` or `FOLL_PIN` (plus `FOLL_WRITE`).
+    pub flags: u32,
+    /// Script-specific random choice for this iteration.
+    pub choice: u64,
+}
+
+/// What one GUP call took.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ReadOutcome {
+    /// Pages the fast path accepted.
+    pub fast: usize,
+    /// Pages taken in total (fast + slow).
+    pub total: usize,
+    /// Whether the scripted window saw the writer's step.
+    pub stepped: bool,
+}
+
+/// One GUP call with variant `V`, windows per `mode`, checks and release.
+pub fn read_gup<V: Variant>(
+    env: &Env,
+    plan: &Plan,
+    mode: Mode,
+    iter: u64,
+    tally: &mut Tally,
+    rng: &mut Prng,
+) -> ReadOutcome {
+    let world = env.world;
+    let ctx = GupCtx::new(world.zone, world.mm.pgd, env.cpu);
+    let mut out: [Option<Grabbed>; MAX_NR] = [None; MAX_NR];
+    let nr = plan.nr.min(MAX_NR);
+    let mut w = StressWindow::new(world, tally, rng, env.cpu, iter, mode);
+    // SAFETY: `world.mm` is live for the whole experiment and its tables are freed only through
+    // its table-free policy (deferred; or immediate for V10, whose freed frames stay RAM).
+    let (fast, total) = unsafe {
+        internal_get_user_pages_fast::<V, _>(
+            &ctx, &world.mm, plan.va, nr, plan.flags, &mut out, &mut w,
+        )
+    };
+    let stepped = w.waited();
+    w.tally.attempts += nr as u64;
+    w.tally.accepted += fast as u64;
+    check_and_release(world, &ctx, &mut out, total, plan.va, plan.flags, &mut w);
+    ReadOutcome {
+        fast,
+        total,
+        stepped,
+    }
+}

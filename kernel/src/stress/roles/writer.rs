@@ -1,0 +1,60 @@
+//! The writer's operations on the experiment's address space, with the variant's writer knobs
+//! (W1 publish strength, V1i shootdown) and the oracle's ownership tags.
+
+use crate::mm::page::Page;
+use crate::mm::pgtable::desc::{PgProt, Pte};
+use crate::mm::pgtable::map::{map_page, unmap_page};
+use crate::stress::experiments::Env;
+use crate::stress::variants::{PtePublish, Shootdown};
+use crate::stress::world::tag;
+use crate::sync::{write_once, Strength};
+
+/// Strength of the PTE store that publishes a page (W1).
+pub fn publish_strength(env: &Env) -> Strength {
+    match env.world.desc.writer.pte_publish {
+        PtePublish::Release => Strength::AcqRel,
+        PtePublish::Relaxed => Strength::Relaxed,
+    }
+}
+
+/// Record that `page` is now mapped at `va` (oracle shadow, before the PTE store).
+pub fn tag_at(env: &Env, page: &Page, va: u64) {
+    let pfn = env.world.zone.page_to_pfn(page);
+    write_once(env.world.owner_of(pfn), tag::at(va));
+}
+
+/// Record that `page` now belongs to someone outside the address space.
+pub fn tag_other(env: &Env, page: &Page) {
+    let pfn = env.world.zone.page_to_pfn(page);
+    write_once(env.world.owner_of(pfn), tag::OTHER);
+}
+
+/// Map `page` at `va` (user read/write) with the variant's publish strength. The caller has
+/// already accounted the mapping's reference.
+pub fn map_at(env: &Env, va: u64, page: &Page) {
+    tag_at(env, page, va);
+    let pa = env.world.zone.mem_map().page_address(page);
+    map_page(
+        &env.world.mm,
+        va,
+        pa,
+        PgProt::USER_RW,
+        publish_strength(env),
+    )
+    .expect("experiment address space: map_page failed");
+}
+
+/// Unmap `va` (clear, flush) and, for an IPI-style shootdown (V1i), wait until no reader is
+/// inside an IRQ-off GUP section that began before the clear. Returns the old PTE.
+pub fn unmap_at(env: &Env, va: u64) -> Option<Pte> {
+    let old = unmap_page(&env.world.mm, va);
+    if env.world.desc.writer.shootdown == Shootdown::WaitReaders {
+        env.world.wait_for_readers(env.cpu, env.ncpus);
+    }
+    old
+}
+
+/// Drop the reference a mapping held on `page`'s compound head (`put_page`).
+pub fn put_mapping_ref(env: &Env, page: &Page) {
+    env.world.zone.put_page(env.cpu, page);
+}

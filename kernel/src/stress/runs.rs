@@ -1,0 +1,160 @@
+//! The `gup` and `suite` runs (registered in `run/registry.rs`).
+//!
+//! `gup`: `variant=V0,V1,..` (default: all), `experiment=..` (default: each variant's own),
+//! `seed=`, `iters=` (per experiment × variant), `time_ms=` (per experiment × variant),
+//! `widen=` (spin loops of free-running readers' windows; 0/absent = default),
+//! `memmodel=tso|weak|unknown`.
+//! `suite`: the whole matrix, each variant with its own experiment, sized by time.
+
+use super::driver::run_one;
+use super::experiments::Experiment;
+use super::platform::kernel_platform;
+use super::prng::splitmix64;
+use super::variants::{find, VariantDesc, VARIANTS};
+use super::verdict::MemModel;
+use super::world::Params;
+use crate::bootargs::BootArgs;
+use crate::record::Record;
+use crate::run::RunCtx;
+use alloc::vec::Vec;
+
+/// Default iteration budget per experiment × variant.
+pub const DEFAULT_ITERS: u64 = 100_000;
+/// Default time budget per experiment × variant (ms).
+pub const DEFAULT_TIME_MS: u64 = 20_000;
+/// Suite: time per variant (ms); 15 rows ≈ one minute.
+pub const SUITE_TIME_MS: u64 = 4_000;
+/// Default widening of free-running readers' windows (spin loops).
+pub const DEFAULT_WIDEN: u64 = 256;
+/// How long a scripted reader holds its window open for the writer's step (µs).
+pub const WINDOW_US: u64 = 200;
+
+/// The memory model the host declared (`memmodel=`), `Unknown` when absent. The bootargs
+/// parser does not know the key yet (BOOT): until it does, every run says `unknown`.
+pub fn memmodel(_args: &BootArgs) -> MemModel {
+    MemModel::Unknown
+}
+
+fn plan(args: &BootArgs) -> Result<Vec<(&'static VariantDesc, Experiment)>, alloc::string::String> {
+    let vars: Vec<&'static VariantDesc> = if args.variant.is_empty() {
+        VARIANTS.iter().collect()
+    } else {
+        let mut v = Vec::new();
+        for id in &args.variant {
+            v.push(find(id).ok_or_else(|| alloc::format!("unknown variant `{id}`"))?);
+        }
+        v
+    };
+    let mut exps = Vec::new();
+    for e in &args.experiment {
+        exps.push(Experiment::parse(e).ok_or_else(|| alloc::format!("unknown experiment `{e}`"))?);
+    }
+    let mut out = Vec::new();
+    for d in vars {
+        if exps.is_empty() {
+            out.push((d, d.experiment));
+        } else {
+            for &e in &exps {
+                out.push((d, e));
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn run_matrix(ctx: &RunCtx, name: &'static str, iters: u64, time_ms: u64) -> bool {
+    let rows = match plan(ctx.args) {
+        Ok(r) => r,
+        Err(msg) => {
+            if ctx.cpu == 0 {
+                crate::run::exit::usage_error("usage", &msg);
+            }
+            loop {
+                crate::run::deadline::check();
+                crate::smp::spin_hint();
+            }
+        }
+    };
+    if ctx.ncpus < 2 {
+        if ctx.cpu == 0 {
+            Record::new("error")
+                .str("kind", "gup")
+                .str("message", "the gup runs need at least 2 CPUs")
+                .emit();
+        }
+        return false;
+    }
+    if ctx.cpu == 0 {
+        kernel_platform(ctx.ncpus);
+    }
+    ctx.barrier.wait();
+    let plat = kernel_platform(ctx.ncpus);
+    let hz = crate::hal::hal().counter_hz();
+    let widen = if ctx.args.widen == 0 {
+        DEFAULT_WIDEN
+    } else {
+        ctx.args.widen
+    };
+    let mm = memmodel(ctx.args);
+    let free_start = plat.zone.nr_free_pages() as u64;
+    let mut passed = true;
+    for (i, (desc, exp)) in rows.iter().enumerate() {
+        let mut s = ctx.seed ^ (i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        let params = Params {
+            seed: splitmix64(&mut s),
+            iters,
+            time_ticks: (time_ms as u128 * hz as u128 / 1000) as u64,
+            widen,
+            window_ticks: (WINDOW_US as u128 * hz as u128 / 1_000_000).max(1) as u64,
+            memmodel: mm,
+        };
+        if let Some(o) = run_one(
+            plat,
+            ctx.cpu,
+            ctx.ncpus,
+            ctx.barrier,
+            name,
+            desc,
+            *exp,
+            params,
+            1 + i as u16,
+        ) {
+            passed &= o.passed;
+        }
+        if ctx.cpu == 0 {
+            ctx.progress(name, i as u64 + 1, rows.len() as u64);
+        }
+    }
+    if ctx.cpu == 0 {
+        let a = plat.zone.audit();
+        let free_end = plat.zone.nr_free_pages() as u64;
+        let leaked = free_start.saturating_sub(free_end);
+        Record::new("audit")
+            .u64("frames_total", a.frames_total)
+            .u64("frames_free_start", free_start)
+            .u64("frames_free_end", free_end)
+            .u64("leaked", leaked)
+            .u64("double_free", a.double_free)
+            .u64("bad_state", a.bad_state)
+            .bool(
+                "passed",
+                leaked == 0 && a.double_free == 0 && a.bad_state == 0,
+            )
+            .emit();
+    }
+    passed
+}
+
+/// `run=gup`.
+pub fn gup(ctx: &RunCtx) -> bool {
+    let iters = ctx.args.iters.unwrap_or(DEFAULT_ITERS);
+    let time_ms = ctx.args.time_ms.unwrap_or(DEFAULT_TIME_MS);
+    run_matrix(ctx, "gup", iters, time_ms)
+}
+
+/// `run=suite`: every variant, its own experiment, ~4 s each.
+pub fn suite(ctx: &RunCtx) -> bool {
+    let iters = ctx.args.iters.unwrap_or(u64::MAX);
+    let time_ms = ctx.args.time_ms.unwrap_or(SUITE_TIME_MS);
+    run_matrix(ctx, "suite", iters, time_ms)
+}

@@ -1,0 +1,208 @@
+//! The experiments' [`Window`]: window widening, the scripted handshake, and the oracle hooks
+//! the reader calls from inside its windows (plain per-CPU counting, no barriers).
+//!
+//! Scripted mode: the first time the reader reaches the experiment's site in an iteration it
+//! stores the iteration number to `reader_at` and spins (relaxed loads, no barrier) until the
+//! writer stores the same number to `step_done` or the window time runs out. The writer's step
+//! then really runs on another CPU while this CPU sits inside its IRQ-off section between two
+//! steps of the algorithm — Jann's widened window, made repeatable. Free mode: a seeded random
+//! spin at the R3/R4 and R4/R5 windows (`widen=`).
+
+use super::oracles::counts::{FirstViolation, Tally, Violation};
+use super::prng::Prng;
+use super::world::World;
+use crate::gup::window::{Fallback, Site, Window};
+use crate::mm::pgtable::tlb_free::pgtable_poisoned;
+use crate::sync::{read_once, smp_mb, smp_store_release, write_once};
+
+/// How a reader's windows behave.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Wait at `site` for the writer's step of this iteration.
+    Script(Site),
+    /// Random spins of up to `widen` loops at R3/R4 and R4/R5.
+    Free,
+    /// At `site` (after R0), wait for the writer's signal, then poll the `compound_head` word
+    /// of the page the PTE names until it is a tail word (the writer's `prep_compound_page`
+    /// reached it); then spin up to `widen` loops before the PTE recheck (V12, spec §5e8).
+    PollTail(Site),
+}
+
+/// One reader's window for one GUP call.
+pub struct StressWindow<'w> {
+    world: &'w World,
+    /// This CPU's tally.
+    pub tally: &'w mut Tally,
+    cpu: usize,
+    iter: u64,
+    mode: Mode,
+    waited: bool,
+    publish_section: bool,
+    rng: &'w mut Prng,
+    /// The last PTE value the walker read (for hooks that poll the page it names).
+    pub last_pte: u64,
+}
+
+/// Spin `n` times without touching memory.
+#[inline(always)]
+pub fn spin_loops(n: u64) {
+    for _ in 0..n {
+        core::hint::spin_loop();
+    }
+}
+
+impl<'w> StressWindow<'w> {
+    /// A window for CPU `cpu`, iteration `iter`.
+    pub fn new(
+        world: &'w World,
+        tally: &'w mut Tally,
+        rng: &'w mut Prng,
+        cpu: usize,
+        iter: u64,
+        mode: Mode,
+    ) -> Self {
+        let publish_section =
+            world.desc.writer.shootdown == super::variants::Shootdown::WaitReaders;
+        Self {
+            world,
+            tally,
+            cpu,
+            iter,
+            mode,
+            waited: false,
+            publish_section,
+            rng,
+            last_pte: 0,
+        }
+    }
+
+    /// Whether the scripted wait saw the writer's step land inside the window.
+    pub fn waited(&self) -> bool {
+        self.waited
+    }
+
+    /// Count a violation with details.
+    pub fn violation(&mut self, kind: Violation, pfn: u64, head: u64) {
+        let t_ns = self.world.now_ns();
+        self.tally.violation(FirstViolation {
+            cpu: self.cpu,
+            pfn,
+            head,
+            iter: self.iter,
+            t_ns,
+            kind,
+        });
+    }
+
+    fn script_wait(&mut self) {
+        let w = self.world;
+        write_once(&*w.reader_at, self.iter + 1);
+        let hal = crate::hal::hal();
+        let start = hal.counter();
+        loop {
+            if read_once(&*w.step_done) == self.iter + 1 {
+                self.tally.steps_in_window += 1;
+                return;
+            }
+            if hal.counter().wrapping_sub(start) > w.params.window_ticks {
+                return;
+            }
+            core::hint::spin_loop();
+        }
+    }
+}
+
+impl StressWindow<'_> {
+    fn poll_tail(&mut self) {
+        let mm = self.world.zone.mem_map();
+        let pfn = crate::mm::pgtable::desc::pte_pfn(crate::mm::pgtable::desc::Pte(self.last_pte));
+        if !mm.pfn_valid(pfn) {
+            return;
+        }
+        let page = mm.pfn_to_page(pfn);
+        let hal = crate::hal::hal();
+        let start = hal.counter();
+        while read_once(&page.compound_head) & 1 == 0 {
+            if hal.counter().wrapping_sub(start) > self.world.params.window_ticks {
+                return;
+            }
+            core::hint::spin_loop();
+        }
+    }
+}
+
+impl Window for StressWindow<'_> {
+    #[inline(always)]
+    fn section_enter(&mut self) {
+        if self.publish_section {
+            let s = &*self.world.sections[self.cpu];
+            write_once(s, read_once(s) + 1);
+            smp_mb();
+        }
+    }
+
+    #[inline(always)]
+    fn section_exit(&mut self) {
+        if self.publish_section {
+            let s = &*self.world.sections[self.cpu];
+            smp_store_release(s, read_once(s) + 1);
+        }
+    }
+
+    #[inline(always)]
+    fn at(&mut self, site: Site) {
+        match self.mode {
+            Mode::Script(s) if s == site && !self.waited => {
+                self.waited = true;
+                self.script_wait();
+            }
+            Mode::Free
+                if matches!(site, Site::BeforeRef | Site::AfterRef)
+                    && self.world.params.widen > 0 =>
+            {
+                let n = self.rng.below(self.world.params.widen + 1);
+                spin_loops(n);
+            }
+            Mode::PollTail(s) if s == site && !self.waited => {
+                self.waited = true;
+                self.script_wait();
+                self.poll_tail();
+            }
+            Mode::PollTail(_) if site == Site::BeforeRecheck && self.world.params.widen > 0 => {
+                let n = self.rng.below(self.world.params.widen + 1);
+                spin_loops(n);
+            }
+            _ => {}
+        }
+    }
+
+    #[inline(always)]
+    fn fallback(&mut self, why: Fallback) {
+        self.tally.fallback(why);
+    }
+
+    #[inline(always)]
+    fn desc(&mut self, level: u8, value: u64) {
+        if level == 3 {
+            self.last_pte = value;
+        }
+        if pgtable_poisoned(value) {
+            self.violation(Violation::TablePoison, 0, 0);
+        }
+    }
+
+    #[inline(always)]
+    fn ref_from(&mut self, head_pfn: u64, old: i32) {
+        if old <= 0 {
+            self.violation(Violation::RefOnFreePage, head_pfn, head_pfn);
+        }
+    }
+
+    fn pin_mismatch(&mut self, head_pfn: u64, _grabbed_large: bool, _large_now: bool) {
+        self.violation(Violation::PinMismatch, head_pfn, head_pfn);
+    }
+
+    fn negative_pincount(&mut self, head_pfn: u64, _value: i32) {
+        self.violation(Violation::NegativePincount, head_pfn, head_pfn);
+    }
+}

@@ -1,0 +1,118 @@
+//! The state one experiment × variant shares between CPUs: the zone, the user address space,
+//! the oracle's shadow ownership table, the handshake words of the scripted window and the
+//! per-CPU "inside an IRQ-off GUP section" words (V1i's shootdown waits on them).
+
+use super::experiments::Experiment;
+use super::oracles::counts::Tally;
+use super::variants::VariantDesc;
+use super::verdict::MemModel;
+use crate::mm::pgtable::mm::MmStruct;
+use crate::mm::zone::Zone;
+use crate::smp::{spin_hint, CachePadded, MAX_CPUS};
+use crate::sync::{read_once, smp_mb, AtomicU64};
+
+/// Budgets and knobs of one run (from bootargs, identical on every CPU).
+#[derive(Clone, Copy, Debug)]
+pub struct Params {
+    /// Seed of this experiment × variant (run seed mixed with the variant index).
+    pub seed: u64,
+    /// Iteration budget.
+    pub iters: u64,
+    /// Time budget in counter ticks.
+    pub time_ticks: u64,
+    /// Extra spin loops at the R3/R4 and R4/R5 windows of free-running readers.
+    pub widen: u64,
+    /// How long a scripted reader holds its window open waiting for the writer's step (ticks).
+    pub window_ticks: u64,
+    /// What the platform can show.
+    pub memmodel: MemModel,
+}
+
+/// Oracle ownership tags (`World::owner`): who a frame belongs to.
+pub mod tag {
+    /// Nobody recorded (free, or never used by an experiment).
+    pub const NONE: u64 = 0;
+    /// Allocated to "someone else" (not mapped in the experiment's address space).
+    pub const OTHER: u64 = 2;
+    /// Mapped at user address `va` (page aligned, so bit 0 is free for the marker).
+    pub const fn at(va: u64) -> u64 {
+        va | 1
+    }
+}
+
+/// Shared state of one experiment × variant.
+pub struct World {
+    /// The zone every page comes from.
+    pub zone: &'static Zone,
+    /// The user address space the readers walk.
+    pub mm: MmStruct<'static>,
+    /// The variant row.
+    pub desc: &'static VariantDesc,
+    /// The experiment.
+    pub exp: Experiment,
+    /// Budgets.
+    pub params: Params,
+    /// Shadow ownership per frame (index = pfn - start_pfn), relaxed oracle bookkeeping.
+    pub owner: &'static [AtomicU64],
+    /// Iteration whose window the scripted reader has reached.
+    pub reader_at: CachePadded<AtomicU64>,
+    /// Iteration whose writer step is complete.
+    pub step_done: CachePadded<AtomicU64>,
+    /// Iteration whose GUP call the scripted reader has finished.
+    pub reader_done: CachePadded<AtomicU64>,
+    /// Set by CPU 0 before a rendezvous: leave after it.
+    pub stop: AtomicU64,
+    /// Per CPU: odd while inside the IRQ-off GUP section (published only when a shootdown
+    /// waits for readers, V1i).
+    pub sections: [CachePadded<AtomicU64>; MAX_CPUS],
+    /// Experiment-specific words (e.g. the V9 checker's decision).
+    pub aux: [CachePadded<AtomicU64>; 4],
+    /// Counter value at the start.
+    pub t0: u64,
+    /// Counter frequency.
+    pub hz: u64,
+    /// First user address the experiment maps at.
+    pub va_base: u64,
+    /// Merged tallies of every CPU.
+    pub merged: spin::Mutex<Tally>,
+}
+
+impl World {
+    /// Shadow owner word of frame `pfn`.
+    #[inline(always)]
+    pub fn owner_of(&self, pfn: u64) -> &AtomicU64 {
+        &self.owner[(pfn - self.zone.mem_map().start_pfn()) as usize]
+    }
+
+    /// Nanoseconds since the start (for first-violation times; never inside a window).
+    pub fn now_ns(&self) -> u64 {
+        let t = crate::hal::hal().counter().wrapping_sub(self.t0);
+        ((t as u128 * 1_000_000_000) / self.hz.max(1) as u128) as u64
+    }
+
+    /// Counter ticks since the start.
+    pub fn elapsed_ticks(&self) -> u64 {
+        crate::hal::hal().counter().wrapping_sub(self.t0)
+    }
+
+    /// The IPI-acknowledged shootdown's wait (V1i): after the caller cleared PTEs and flushed,
+    /// wait until every other CPU that was inside its IRQ-off GUP section has left it. A GIC
+    /// SGI handshake would give the same guarantee (the IPI is acknowledged only once the
+    /// reader unmasks interrupts); this is the flag form of it: reader `W(flag) ; mb ; R(pte)`,
+    /// unmapper `W(pte) ; mb ; R(flag)` — one of them sees the other.
+    pub fn wait_for_readers(&self, me: usize, ncpus: usize) {
+        smp_mb();
+        for c in 0..ncpus {
+            if c == me {
+                continue;
+            }
+            let s = read_once(&*self.sections[c]);
+            if s & 1 == 1 {
+                while read_once(&*self.sections[c]) == s {
+                    spin_hint();
+                }
+            }
+        }
+        smp_mb();
+    }
+}
