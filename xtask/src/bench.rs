@@ -123,8 +123,12 @@ fn qemu(a: &BenchArgs) -> Result<(Value, Vec<Map<String, Value>>), String> {
         .any(|(_, m)| m.contains("unknown run"))
     {
         return Err(format!(
-            "the kernel does not know run={BENCH_RUN} yet (it answered: {:?})",
+            "the kernel does not know run={BENCH_RUN} yet (it answered: {})",
             c.kernel_errors
+                .iter()
+                .map(|(k, m)| format!("{k}: {m}"))
+                .collect::<Vec<_>>()
+                .join("; ")
         ));
     }
     if v.exit_code != 0 {

@@ -4,8 +4,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
 /// Run names the kernel knows. Mirrors the static registry in `kernel/src/run/registry.rs`
-/// (BOOT/MM/GUP engineers add entries there): keep both lists in step.
-pub const KNOWN_RUNS: &[&str] = &["selftest", "mm-stress", "gup", "suite", "litmus"];
+/// (BOOT/MM/GUP engineers add entries there): keep both lists in step. `list` is the kernel's
+/// built-in listing of runs and bootargs keys (kernel/src/run/dispatch.rs).
+pub const KNOWN_RUNS: &[&str] = &["selftest", "mm-stress", "gup", "suite", "litmus", "list"];
 
 /// Highest `-smp` we accept: GICv2 (pinned with `gic-version=2`) serves at most 8 CPUs.
 pub const MAX_CPUS: u32 = 8;
@@ -321,7 +322,10 @@ mod tests {
     #[test]
     fn unknown_run_is_refused_with_the_list() {
         let e = qemu(&["--run", "nope"]).validate().unwrap_err();
-        assert!(e.contains("selftest, mm-stress, gup, suite, litmus"), "{e}");
+        assert!(
+            e.contains("selftest, mm-stress, gup, suite, litmus, list"),
+            "{e}"
+        );
         qemu(&["--run", "gup"]).validate().unwrap();
     }
 
