@@ -95,6 +95,10 @@ pub const CASES: &[Case] = &[
         ),
     },
     Case {
+        name: "mm-stress smp2 audit clean",
+        kind: boot(2, &["run=mm-stress"], 240, 0, mm_stress_clean),
+    },
+    Case {
         name: "--cpus 0 refused before QEMU",
         kind: Kind::Refused {
             args: &["qemu", "--cpus", "0"],
@@ -185,6 +189,42 @@ fn selftest_ok(c: &Collector, n: u64) -> Result<(), String> {
     }
     if !c.faults.is_empty() {
         return Err(format!("fault records: {:?}", c.faults));
+    }
+    match c.end {
+        Some((true, 0)) => Ok(()),
+        other => Err(format!(
+            "end record {other:?}, want passed with exit_code 0"
+        )),
+    }
+}
+
+/// The allocator stress ran and its audit found every frame back, none leaked or doubly freed.
+fn mm_stress_clean(c: &Collector) -> Result<(), String> {
+    let r = c
+        .results
+        .iter()
+        .find(|r| r.get("run").and_then(Value::as_str) == Some("mm-stress"))
+        .ok_or("no mm-stress result record")?;
+    if r.get("passed") != Some(&Value::Bool(true)) {
+        return Err(format!("mm-stress result not passed: {r:?}"));
+    }
+    if num(r, "allocs").unwrap_or(0) == 0 {
+        return Err(format!("mm-stress allocated nothing: {r:?}"));
+    }
+    let a = c.audit.as_ref().ok_or("no audit record")?;
+    for k in ["leaked", "double_free", "bad_state"] {
+        if num(a, k) != Some(0) {
+            return Err(format!("audit {k} = {:?}", a.get(k)));
+        }
+    }
+    let (start, end) = (num(a, "frames_free_start"), num(a, "frames_free_end"));
+    if start.is_none() || start != end {
+        return Err(format!(
+            "audit free frames {start:?} at start, {end:?} at end"
+        ));
+    }
+    if a.get("passed") != Some(&Value::Bool(true)) {
+        return Err("audit not passed".into());
     }
     match c.end {
         Some((true, 0)) => Ok(()),
@@ -559,6 +599,24 @@ mod tests {
             selftest_ok(&rec(&zero(SELFTEST2)), 2).is_err(),
             "no work done"
         );
+    }
+
+    #[test]
+    fn mm_stress_predicate() {
+        let good = r#"@gupbed {"rec":"result","v":1,"run":"mm-stress","passed":true,"allocs":5}
+            @gupbed {"rec":"audit","v":1,"frames_free_start":9,"frames_free_end":9,"leaked":0,"double_free":0,"bad_state":0,"passed":true}
+            @gupbed {"rec":"end","v":1,"passed":true,"exit_code":0}"#;
+        mm_stress_clean(&rec(good)).unwrap();
+        for (from, to) in [
+            ("\"leaked\":0", "\"leaked\":1"),
+            ("\"frames_free_end\":9", "\"frames_free_end\":8"),
+            ("\"allocs\":5", "\"allocs\":0"),
+            ("\"bad_state\":0", "\"bad_state\":2"),
+        ] {
+            let bad = good.replace(from, to);
+            assert_ne!(bad, good);
+            assert!(mm_stress_clean(&rec(&bad)).is_err(), "accepted {to}");
+        }
     }
 
     #[test]
