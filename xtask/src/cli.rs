@@ -51,6 +51,46 @@ pub enum Board {
     Rpi4,
 }
 
+/// `--memmodel`.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MemModelArg {
+    Auto,
+    Tso,
+    Weak,
+    Unknown,
+    None,
+}
+
+/// Runs whose verdicts depend on the platform's memory model.
+pub const RACE_RUNS: &[&str] = &["gup", "suite", "litmus"];
+
+/// The memory model QEMU TCG gives the guest on this host: MTTCG runs guest loads and stores in
+/// program order under the host's model (platform notes), so an x86 host is TSO-like and an
+/// arm64 host weak. Other hosts: unknown.
+pub fn host_memmodel(host_arch: &str) -> &'static str {
+    match host_arch {
+        "x86_64" | "x86" => "tso",
+        "aarch64" => "weak",
+        _ => "unknown",
+    }
+}
+
+impl MemModelArg {
+    /// The `memmodel=` value to pass for `run`, if any (QEMU is TCG on every board).
+    pub fn bootarg(self, run: &str) -> Option<&'static str> {
+        if !RACE_RUNS.contains(&run) {
+            return None;
+        }
+        match self {
+            MemModelArg::None => None,
+            MemModelArg::Tso => Some("tso"),
+            MemModelArg::Weak => Some("weak"),
+            MemModelArg::Unknown => Some("unknown"),
+            MemModelArg::Auto => Some(host_memmodel(std::env::consts::ARCH)),
+        }
+    }
+}
+
 #[derive(Args, Debug, Clone)]
 pub struct BuildArgs {
     /// Board to build for.
@@ -93,6 +133,10 @@ pub struct QemuArgs {
     /// Variants to run (`variant=` bootarg), e.g. V0,V1,V3.
     #[arg(long)]
     pub variant: Option<String>,
+    /// Memory model declared to race runs (`memmodel=` bootarg for gup/suite/litmus): `auto`
+    /// derives it from the host (TCG on x86-64: tso; on arm64: weak), `none` omits the key.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub memmodel: MemModelArg,
     /// Seed (`seed=` bootarg); chosen from the clock and printed when absent.
     #[arg(long)]
     pub seed: Option<u64>,
@@ -344,6 +388,22 @@ mod tests {
         let q = qemu(&["--", "iters=5", "verbose"]);
         assert_eq!(q.bootargs, ["iters=5", "verbose"]);
         q.validate().unwrap();
+    }
+
+    #[test]
+    fn memmodel_only_for_race_runs() {
+        assert_eq!(host_memmodel("x86_64"), "tso");
+        assert_eq!(host_memmodel("aarch64"), "weak");
+        assert_eq!(host_memmodel("riscv64"), "unknown");
+        let q = qemu(&["--run", "gup"]);
+        assert_eq!(q.memmodel, MemModelArg::Auto);
+        assert_eq!(
+            q.memmodel.bootarg("gup"),
+            Some(host_memmodel(std::env::consts::ARCH))
+        );
+        assert_eq!(q.memmodel.bootarg("selftest"), None);
+        assert_eq!(MemModelArg::None.bootarg("gup"), None);
+        assert_eq!(MemModelArg::Weak.bootarg("suite"), Some("weak"));
     }
 
     #[test]

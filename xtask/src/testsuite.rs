@@ -98,6 +98,18 @@ pub const CASES: &[Case] = &[
         name: "mm-stress smp2 audit clean",
         kind: boot(2, &["run=mm-stress"], 240, 0, mm_stress_clean),
     },
+    // A buggy variant must be caught, the fixed one must stay clean (logical races: no weak
+    // memory needed, so no memmodel= either).
+    Case {
+        name: "gup V0 clean, V1 caught smp2",
+        kind: boot(
+            2,
+            &["run=gup", "variant=V0,V1", "iters=2000"],
+            240,
+            0,
+            gup_v0_clean_v1_caught,
+        ),
+    },
     Case {
         name: "--cpus 0 refused before QEMU",
         kind: Kind::Refused {
@@ -231,6 +243,47 @@ fn mm_stress_clean(c: &Collector) -> Result<(), String> {
         other => Err(format!(
             "end record {other:?}, want passed with exit_code 0"
         )),
+    }
+}
+
+fn gup_result<'a>(
+    c: &'a Collector,
+    variant: &str,
+) -> Result<&'a serde_json::Map<String, Value>, String> {
+    c.results
+        .iter()
+        .find(|r| r.get("variant").and_then(Value::as_str) == Some(variant))
+        .ok_or_else(|| format!("no result record for {variant}"))
+}
+
+/// V0 (fully fixed) shows no violation, V1 (no membership recheck) is reproduced, and every
+/// verdict is what the kernel expected for it.
+fn gup_v0_clean_v1_caught(c: &Collector) -> Result<(), String> {
+    let mismatches = report::expect_mismatches(&c.results);
+    if !mismatches.is_empty() {
+        return Err(mismatches.join("; "));
+    }
+    let v0 = gup_result(c, "V0")?;
+    let v1 = gup_result(c, "V1")?;
+    let (v0_total, _) = crate::table::violations(v0);
+    if v0_total != 0 || v0.get("verdict").and_then(Value::as_str) != Some("CLEAN") {
+        return Err(format!("V0 not clean: {v0:?}"));
+    }
+    if num(v0, "accepted").unwrap_or(0) == 0 {
+        return Err("V0 accepted nothing: the reader never got through".into());
+    }
+    let (v1_total, kinds) = crate::table::violations(v1);
+    if v1_total == 0 || v1.get("verdict").and_then(Value::as_str) != Some("REPRODUCED") {
+        return Err(format!("V1 not caught: {v1:?}"));
+    }
+    if let Some(a) = &c.audit {
+        if a.get("passed") != Some(&Value::Bool(true)) {
+            return Err(format!("audit failed: {a:?}"));
+        }
+    }
+    match c.end {
+        Some((true, 0)) => Ok(()),
+        other => Err(format!("end record {other:?} (V1: {kinds})")),
     }
 }
 
@@ -616,6 +669,30 @@ mod tests {
             let bad = good.replace(from, to);
             assert_ne!(bad, good);
             assert!(mm_stress_clean(&rec(&bad)).is_err(), "accepted {to}");
+        }
+    }
+
+    #[test]
+    fn gup_predicate_needs_v1_caught_and_v0_clean() {
+        let good = r#"@gupbed {"rec":"result","v":1,"run":"gup","variant":"V0","accepted":5,"violations":{},"verdict":"CLEAN","expected":"CLEAN"}
+            @gupbed {"rec":"result","v":1,"run":"gup","variant":"V1","accepted":5,"violations":{"wrong_head":3},"verdict":"REPRODUCED","expected":"REPRODUCED"}
+            @gupbed {"rec":"end","v":1,"passed":true,"exit_code":0}"#;
+        gup_v0_clean_v1_caught(&rec(good)).unwrap();
+        for (from, to) in [
+            (
+                "{\"wrong_head\":3},\"verdict\":\"REPRODUCED\"",
+                "{},\"verdict\":\"CLEAN\"",
+            ),
+            ("\"violations\":{},", "\"violations\":{\"wrong_head\":1},"),
+            (
+                "\"variant\":\"V0\",\"accepted\":5",
+                "\"variant\":\"V0\",\"accepted\":0",
+            ),
+            ("\"expected\":\"CLEAN\"", "\"expected\":\"REPRODUCED\""),
+        ] {
+            let bad = good.replacen(from, to, 1);
+            assert_ne!(bad, good);
+            assert!(gup_v0_clean_v1_caught(&rec(&bad)).is_err(), "accepted {to}");
         }
     }
 

@@ -76,6 +76,9 @@ pub fn command(a: &QemuArgs) -> Result<i32> {
     if let Some(v) = &a.variant {
         ours.push(("variant", v.clone()));
     }
+    if let Some(m) = a.memmodel.bootarg(&a.run) {
+        ours.push(("memmodel", m.to_string()));
+    }
     let bootargs = run::compose_bootargs(&ours, &a.bootargs);
     eprintln!("xtask: seed {seed} (replay with --seed {seed})");
     let spec = RunSpec {
@@ -97,6 +100,14 @@ pub fn command(a: &QemuArgs) -> Result<i32> {
         let mut text = out.lines.join("\n");
         text.push('\n');
         std::fs::write(p, text).with_context(|| format!("writing {}", p.display()))?;
+    }
+    if out
+        .collector
+        .kernel_errors
+        .iter()
+        .any(|(_, m)| m.contains("unknown key `memmodel`"))
+    {
+        eprintln!("xtask: this kernel does not accept memmodel= yet: rerun with --memmodel none");
     }
     let v = report::verdict(
         &out.collector,
