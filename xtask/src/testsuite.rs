@@ -381,6 +381,7 @@ impl Tally {
 
 /// Run a command, capturing its output; on failure return its tail.
 fn step_cmd(mut cmd: Command) -> Result<(), String> {
+    cmd.env("CARGO_TERM_COLOR", "never");
     println!("  $ {}", util::show(&cmd));
     let out = cmd.output().map_err(|e| format!("cannot run: {e}"))?;
     if out.status.success() {

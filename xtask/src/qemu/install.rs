@@ -319,6 +319,12 @@ pub fn ensure(check_only: bool) -> Result<Qemu> {
         return Ok(q);
     }
     eprintln!("xtask: {}", describe(&found));
+    if std::env::var_os(discover::ENV_OVERRIDE).is_some() {
+        bail!(
+            "{} names this QEMU: point it at a QEMU >= {MIN_VERSION} or unset it",
+            discover::ENV_OVERRIDE
+        );
+    }
     let os = parse_os_release(&std::fs::read_to_string("/etc/os-release").unwrap_or_default());
     let steps = match plan(&os, &read_sources(Path::new("/etc/apt"))) {
         Ok(s) => s,
