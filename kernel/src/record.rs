@@ -76,6 +76,13 @@ impl Record {
         let _ = write!(self.s, "{v}");
         self
     }
+    /// A non-negative decimal number given in thousandths (`milli` = 12345 → `12.345`): the
+    /// kernel has no floating point, the JSON reader gets a number.
+    pub fn milli(mut self, k: &str, milli: u64) -> Self {
+        self.key(k);
+        let _ = write!(self.s, "{}.{:03}", milli / 1000, milli % 1000);
+        self
+    }
     /// A boolean field.
     pub fn bool(mut self, k: &str, v: bool) -> Self {
         self.key(k);
@@ -130,6 +137,7 @@ mod tests {
             .str("variant", "V1")
             .u64("attempts", 10)
             .i64("delta", -3)
+            .milli("ns", 12_045)
             .bool("emulated", false)
             .obj("violations")
             .u64("wrong_head", 2)
@@ -142,7 +150,7 @@ mod tests {
         assert_eq!(line.matches('\n').count(), 1, "exactly one line");
         assert_eq!(
             &line[PREFIX.len()..],
-            "{\"rec\":\"result\",\"v\":1,\"variant\":\"V1\",\"attempts\":10,\"delta\":-3,\
+            "{\"rec\":\"result\",\"v\":1,\"variant\":\"V1\",\"attempts\":10,\"delta\":-3,\"ns\":12.045,\
              \"emulated\":false,\"violations\":{\"wrong_head\":2},\"first_violation_s\":null,\
              \"note\":\"a \\\"quoted\\\"\\nline\"}\n"
         );
