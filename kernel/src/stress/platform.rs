@@ -87,26 +87,15 @@ impl Platform {
     }
 }
 
-/// The kernel root table currently installed in TTBR0_EL1 (the identity map BOOT built).
-#[cfg(all(target_arch = "aarch64", target_os = "none"))]
-pub fn current_kernel_pgd() -> Option<u64> {
-    let ttbr0: u64;
-    // SAFETY: reading a system register has no side effects.
-    unsafe {
-        core::arch::asm!("mrs {}, ttbr0_el1", out(reg) ttbr0, options(nomem, nostack, preserves_flags))
-    };
-    Some(ttbr0 & 0x0000_ffff_ffff_fffe)
-}
-
-/// No MMU on the host.
-#[cfg(not(all(target_arch = "aarch64", target_os = "none")))]
-pub fn current_kernel_pgd() -> Option<u64> {
-    None
-}
-
 static PLATFORM: spin::Once<Platform> = spin::Once::new();
 
 /// The kernel's platform (built on first use, by CPU 0, from `mm::zone()`).
 pub fn kernel_platform(nr_cpus: usize) -> &'static Platform {
-    PLATFORM.call_once(|| Platform::new(crate::mm::zone(), nr_cpus, current_kernel_pgd()))
+    PLATFORM.call_once(|| {
+        Platform::new(
+            crate::mm::zone(),
+            nr_cpus,
+            crate::mm::pgtable::swapper_pg_dir(),
+        )
+    })
 }

@@ -15,7 +15,7 @@ use crate::mm::pin::page_maybe_dma_pinned;
 use crate::mm::types::GFP_KERNEL;
 use crate::stress::oracles::counts::{FirstViolation, Tally, Violation};
 use crate::stress::prng::Prng;
-use crate::stress::roles::reader::{Plan, ReadOutcome};
+use crate::stress::roles::reader::{Plan, ReadOutcome, RELEASED};
 use crate::stress::roles::writer::{map_at, put_mapping_ref, tag_at, unmap_at};
 use crate::stress::window::{spin_loops, Mode};
 use crate::sync::{read_once, smp_mb, write_once};
@@ -33,6 +33,7 @@ pub struct Pin {
 impl Script for Pin {
     const SITE: Site = Site::BeforeRecheck;
     const WRITER_WAITS: bool = false;
+    const HOLD_UNTIL_STEP: bool = true;
 
     fn new(_env: &Env) -> Self {
         Self {
@@ -75,7 +76,12 @@ impl Script for Pin {
         if page_maybe_dma_pinned(w.zone.mem_map(), p) {
             map_at(env, plan.va, p); // pinned: keep it exclusive, restore the PTE
         } else {
-            write_once(&*w.aux[SHARED], iter + 1);
+            // Judged "not pinned". It only counts against the reader if the reader had not
+            // started releasing yet: reader `W(RELEASED); mb; put`, here `check; mb; R(RELEASED)`.
+            smp_mb();
+            if read_once(&*w.aux[RELEASED]) != iter + 1 {
+                write_once(&*w.aux[SHARED], iter + 1);
+            }
             tag_at(env, p, plan.va);
             let pa = w.zone.mem_map().page_address(p);
             map_page(

@@ -1,14 +1,14 @@
 //! The per-iteration driver shared by every experiment.
 //!
 //! Iteration `i` (all CPUs, seeded plan `Prng(seed, i)` computed identically everywhere):
-//! 1. CPU 0 (writer) tears down iteration `i-1`, decides whether to stop (iteration and time
-//!    budgets), sets up iteration `i`;
-//! 2. rendezvous A;
-//! 3. CPU 1 (reader) runs GUP with the script's window; CPU 0 waits until the reader is in
-//!    that window (or done), performs the step and announces it; extra CPUs read
-//!    free-running or churn the allocator;
-//!    (handshake words carry `i + 1`, so their initial 0 never matches);
-//! 4. every CPU reports a page-table quiescent state; rendezvous B.
+//! 1. CPU 0 (writer) decides whether to stop (iteration and time budgets) and sets up `i`;
+//! 2. rendezvous (one per iteration: under TCG on a loaded host a rendezvous costs whole
+//!    milliseconds when a vCPU thread is descheduled, so there is only one);
+//! 3. CPU 1 (reader) runs GUP with the script's window and then announces it is done; CPU 0
+//!    waits until the reader is in that window (or done), performs the step, announces it,
+//!    waits for the reader to be done and tears down `i`; extra CPUs read free-running or
+//!    churn the allocator (handshake words carry `i + 1`, so their initial 0 never matches);
+//! 4. every CPU reports a page-table quiescent state.
 
 use super::Env;
 use crate::gup::variant::Variant;
@@ -32,6 +32,8 @@ pub trait Script: Sized {
     const WRITER_WAITS: bool = true;
     /// GUP calls the scripted reader makes per iteration (stops at the first that takes a page).
     const READER_TRIES: usize = 1;
+    /// The scripted reader holds what it took until the writer's step is over.
+    const HOLD_UNTIL_STEP: bool = false;
     /// The writer's state (created on CPU 0 only).
     fn new(env: &Env) -> Self;
     /// The reader's request for iteration `iter` (`rng` is seeded from `(seed, iter)`).
@@ -84,20 +86,14 @@ pub fn run<V: Variant, S: Script>(env: &Env) -> Tally {
     let rcu = world.mm.rcu();
     rcu.rcu_idle_exit(env.cpu);
     let mut iter = 0u64;
-    let mut prev: Option<Plan> = None;
     let progress_every = (world.params.iters / 10).max(1);
     loop {
+        let plan = plan_of::<S>(env, iter);
         if let Some(wr) = writer.as_mut() {
-            if let Some(p) = prev.take() {
-                wr.teardown(env, iter - 1, &p);
-                rcu.tlb_table_flush();
-            }
             if budget_exhausted(env, iter) {
                 write_once(&world.stop, 1);
             } else {
-                let p = plan_of::<S>(env, iter);
-                wr.setup(env, iter, &p);
-                prev = Some(p);
+                wr.setup(env, iter, &plan);
             }
             if iter > 0 && iter.is_multiple_of(progress_every) {
                 crate::stress::report::progress(
@@ -109,11 +105,11 @@ pub fn run<V: Variant, S: Script>(env: &Env) -> Tally {
                 );
             }
         }
+        // The one rendezvous per iteration: setup done, everyone starts together.
         env.barrier.wait();
         if read_once(&world.stop) != 0 {
             break;
         }
-        let plan = plan_of::<S>(env, iter);
         match role {
             Role::Writer => {
                 let wr = writer.as_mut().expect("writer state");
@@ -130,33 +126,44 @@ pub fn run<V: Variant, S: Script>(env: &Env) -> Tally {
                 }
                 wr.step(env, iter, &plan);
                 write_once(&*world.step_done, iter + 1);
+                // Teardown only once the scripted reader has released everything.
+                while read_once(&*world.reader_done) != iter + 1 {
+                    crate::run::deadline::check();
+                    core::hint::spin_loop();
+                }
+                wr.teardown(env, iter, &plan);
+                rcu.tlb_table_flush();
             }
             Role::Reader => {
                 let mut out = ReadOutcome::default();
                 for _ in 0..S::READER_TRIES {
-                    out = read_gup::<V>(env, &plan, S::reader_mode(), iter, &mut tally, &mut rng);
+                    out = read_gup::<V>(
+                        env,
+                        &plan,
+                        S::reader_mode(),
+                        iter,
+                        &mut tally,
+                        &mut rng,
+                        S::HOLD_UNTIL_STEP,
+                    );
                     if out.total > 0 {
                         break;
                     }
                 }
-                write_once(&*world.reader_done, iter + 1);
                 S::after_read(env, iter, &plan, &out, &mut tally);
+                write_once(&*world.reader_done, iter + 1);
             }
             Role::FreeReader => {
                 spin_loops(rng.below(world.params.widen + 1));
-                read_gup::<V>(env, &plan, Mode::Free, iter, &mut tally, &mut rng);
+                read_gup::<V>(env, &plan, Mode::Free, iter, &mut tally, &mut rng, false);
             }
             Role::Churn => churn_round(env, &mut rng),
         }
         rcu.rcu_quiescent_state(env.cpu);
-        env.barrier.wait();
         iter += 1;
         tally.iters = iter;
     }
     if let Some(wr) = writer.as_mut() {
-        if let Some(p) = prev.take() {
-            wr.teardown(env, iter.saturating_sub(1), &p);
-        }
         tally.merge(&wr.writer_tally());
     }
     rcu.rcu_idle_enter(env.cpu);

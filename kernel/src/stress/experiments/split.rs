@@ -1,9 +1,11 @@
 //! 5a: `split_huge_page()` of a PTE-mapped THP while the reader sits between R3 and R4
 //! (V0, V1, V1i, V2, V8, V11).
 //!
-//! Setup: a compound page of order [`SPLIT_ORDER`], every subpage PTE-mapped (each mapping
-//! holds a reference on the head, the writer one more). Reader: GUP from a random subpage to
-//! the end of the THP; it waits after reading `compound_head` of the first page (R3). Step:
+//! Setup: a compound page of order [`SPLIT_ORDER`], one seeded subpage PTE-mapped (a
+//! partially mapped PTE-mapped THP; the mapping holds a reference on the head, the writer one
+//! more). Only one subpage is mapped because every unmap is a broadcast TLB invalidation, which
+//! under QEMU TCG stops every vCPU: the iteration rate is bounded by them. Reader: GUP of that
+//! subpage; it waits after reading its `compound_head` (R3). Step:
 //! `split_huge_page()` — unmap (migration entries = cleared PTEs, flush; V1i: wait for IRQ-off
 //! readers), freeze, clear the tails, unfreeze, remap bit-identical PTEs to the order-0
 //! pages. A reader without the membership recheck now takes its reference on the old head
@@ -77,7 +79,7 @@ impl Script for Split {
         let target = rng.below(NR as u64);
         Plan {
             va: env.world.va_base + target * PAGE_SIZE,
-            nr: NR - target as usize,
+            nr: 1,
             flags: foll_flags(env, rng),
             choice: target,
         }

@@ -191,12 +191,16 @@ mod tests {
 
     #[test]
     fn merge_keeps_the_earliest_violation_and_sums_counts() {
-        let mut a = Tally::default();
-        a.attempts = 5;
+        let mut a = Tally {
+            attempts: 5,
+            ..Tally::default()
+        };
         a.fallback(Fallback::PteChanged);
         a.violation(fv(Violation::WrongHead, 50, 0));
-        let mut b = Tally::default();
-        b.attempts = 7;
+        let mut b = Tally {
+            attempts: 7,
+            ..Tally::default()
+        };
         b.violation(fv(Violation::ForeignPage, 20, 1));
         b.violation(fv(Violation::ForeignPage, 10, 1));
         a.merge(&b);

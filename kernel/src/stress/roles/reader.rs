@@ -11,6 +11,9 @@ use crate::stress::oracles::counts::Tally;
 use crate::stress::prng::Prng;
 use crate::stress::window::{Mode, StressWindow};
 
+/// `World::aux` slot where a holding reader announces it is about to release (iteration + 1).
+pub const RELEASED: usize = 3;
+
 /// Most pages one GUP call of an experiment asks for.
 pub const MAX_NR: usize = 16;
 
@@ -38,7 +41,9 @@ pub struct ReadOutcome {
     pub stepped: bool,
 }
 
-/// One GUP call with variant `V`, windows per `mode`, checks and release.
+/// One GUP call with variant `V`, windows per `mode`, checks and release. With
+/// `hold_until_step`, what was taken is held until the writer's step of this iteration is over
+/// (or the window time ran out), so a writer-side oracle judges a state where it is still held.
 pub fn read_gup<V: Variant>(
     env: &Env,
     plan: &Plan,
@@ -46,6 +51,7 @@ pub fn read_gup<V: Variant>(
     iter: u64,
     tally: &mut Tally,
     rng: &mut Prng,
+    hold_until_step: bool,
 ) -> ReadOutcome {
     let world = env.world;
     let ctx = GupCtx::new(world.zone, world.mm.pgd, env.cpu);
@@ -62,6 +68,18 @@ pub fn read_gup<V: Variant>(
     let stepped = w.waited();
     w.tally.attempts += nr as u64;
     w.tally.accepted += fast as u64;
+    if hold_until_step && total > 0 {
+        let hal = crate::hal::hal();
+        let start = hal.counter();
+        while crate::sync::read_once(&*world.step_done) != iter + 1
+            && hal.counter().wrapping_sub(start) < 4 * world.params.window_ticks
+        {
+            core::hint::spin_loop();
+        }
+        // Tell the writer's oracle the hold is over, before anything is dropped.
+        crate::sync::write_once(&*world.aux[RELEASED], iter + 1);
+        crate::sync::smp_mb();
+    }
     check_and_release(world, &ctx, &mut out, total, plan.va, plan.flags, &mut w);
     ReadOutcome {
         fast,
