@@ -14,5 +14,9 @@ pub static RUNS: &[RunDesc] = &[
         entry: super::selftest::run,
     },
     #[cfg(not(loom))]
+    RunDesc { name: "gup", help: "GUP-fast races V0-V12 as scripted experiments on every CPU (variant=, experiment=, seed=, iters=, time_ms=, widen=, memmodel=)", entry: crate::stress::runs::gup },
+    #[cfg(not(loom))]
+    RunDesc { name: "suite", help: "the whole GUP matrix, each variant ~4 s on its own experiment (seed=, time_ms=, memmodel=)", entry: crate::stress::runs::suite },
+    #[cfg(not(loom))]
     RunDesc { name: "mm-stress", help: "all CPUs: mixed-order alloc/free via per-CPU lists, cross-CPU frees, THP splits; drain + audit (iters=, seed=, pcp=, init_order=)", entry: crate::mm::stress::run },
 ];
