@@ -31,6 +31,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ("widen", "window-widening delay loop count (u64)"),
     ("pcp", "irqoff|spinlock: per-CPU page list protection"),
     ("init_order", "linux|w7: struct page init order"),
+    ("memmodel", "tso|weak|unknown: what the platform's memory model can show (race verdicts)"),
     (
         "exit",
         "semihosting|psci: how the machine is left (psci loses the exit code)",
@@ -62,6 +63,17 @@ pub enum InitOrder {
     Linux,
     /// The W7 order of the spec.
     W7,
+}
+
+/// `memmodel=`: what the host says the platform's memory model can show.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MemModelArg {
+    /// Total store order (QEMU TCG on an x86-64 host).
+    Tso,
+    /// Weakly ordered (bare-metal Arm, KVM or TCG on an arm64 host).
+    Weak,
+    /// Not known.
+    Unknown,
 }
 
 /// `exit=`: how the machine is left.
@@ -102,6 +114,8 @@ pub struct BootArgs {
     pub init_order: Option<InitOrder>,
     /// `exit=`.
     pub exit: Option<ExitMethod>,
+    /// `memmodel=`.
+    pub memmodel: Option<MemModelArg>,
 }
 
 impl Default for BootArgs {
@@ -120,6 +134,7 @@ impl Default for BootArgs {
             pcp: None,
             init_order: None,
             exit: None,
+            memmodel: None,
         }
     }
 }
@@ -265,6 +280,14 @@ pub fn parse(s: &str) -> Result<BootArgs, BootArgsError> {
                 ];
                 args.exit = Some(choice(key, value, &opts, "semihosting, psci")?);
             }
+            "memmodel" => {
+                let opts = [
+                    ("tso", MemModelArg::Tso),
+                    ("weak", MemModelArg::Weak),
+                    ("unknown", MemModelArg::Unknown),
+                ];
+                args.memmodel = Some(choice(key, value, &opts, "tso, weak, unknown")?);
+            }
             // Every key of KEYS has an arm above; reaching this means KEYS and this match
             // disagree, which the `every_key_is_handled` test catches.
             other => return Err(BootArgsError::UnknownKey(other.into())),
@@ -314,6 +337,7 @@ mod tests {
             "pcp" => "irqoff",
             "init_order" => "linux",
             "exit" => "semihosting",
+            "memmodel" => "tso",
             "verbose" => "0",
             _ => "12",
         };
