@@ -23,7 +23,11 @@ pub struct LineBuf {
 impl LineBuf {
     /// An empty line.
     pub const fn new() -> Self {
-        Self { buf: [0; LINE_MAX], len: 0, cut: false }
+        Self {
+            buf: [0; LINE_MAX],
+            len: 0,
+            cut: false,
+        }
     }
     /// The bytes written so far (with the truncation mark if cut).
     pub fn as_bytes(&mut self) -> &[u8] {

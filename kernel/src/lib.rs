@@ -10,13 +10,13 @@ extern crate alloc;
 #[cfg(not(target_os = "none"))]
 extern crate std;
 
-pub mod console;
-pub mod hal;
-pub mod record;
-pub mod sync;
 pub mod bootargs;
+pub mod console;
 pub mod gup;
+pub mod hal;
 pub mod mm;
+pub mod record;
 pub mod run;
 pub mod smp;
 pub mod stress;
+pub mod sync;

@@ -25,7 +25,11 @@ pub struct Record {
 impl Record {
     /// Start a record of kind `rec`.
     pub fn new(rec: &str) -> Self {
-        let mut r = Self { s: String::with_capacity(256), depth: 1, first: true };
+        let mut r = Self {
+            s: String::with_capacity(256),
+            depth: 1,
+            first: true,
+        };
         r.s.push_str(PREFIX);
         r.s.push('{');
         r.key("rec");

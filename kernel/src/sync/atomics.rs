@@ -1,9 +1,9 @@
 //! Atomic words and the single-access primitives (`READ_ONCE`, `WRITE_ONCE`, acquire/release).
 
 use super::Strength;
+use core::sync::atomic::Ordering;
 #[cfg(not(loom))]
 pub use core::sync::atomic::{AtomicBool, AtomicI32, AtomicI64, AtomicU32, AtomicU64, AtomicUsize};
-use core::sync::atomic::Ordering;
 #[cfg(loom)]
 pub use loom::sync::atomic::{AtomicBool, AtomicI32, AtomicI64, AtomicU32, AtomicU64, AtomicUsize};
 
@@ -20,7 +20,13 @@ pub trait AtomicWord {
     #[doc(hidden)]
     fn fetch_sub_(&self, v: Self::V, o: Ordering) -> Self::V;
     #[doc(hidden)]
-    fn cas_(&self, old: Self::V, new: Self::V, ok: Ordering, fail: Ordering) -> Result<Self::V, Self::V>;
+    fn cas_(
+        &self,
+        old: Self::V,
+        new: Self::V,
+        ok: Ordering,
+        fail: Ordering,
+    ) -> Result<Self::V, Self::V>;
     #[doc(hidden)]
     fn add_(a: Self::V, b: Self::V) -> Self::V;
 }

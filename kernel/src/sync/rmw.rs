@@ -132,7 +132,11 @@ mod tests {
         assert_eq!(atomic_add_return_relaxed(&a, 1), 16);
         assert_eq!(fetch_sub(&a, 6, Strength::Full), 16);
         assert_eq!(cmpxchg(&a, 10, 0, Strength::Full), 10);
-        assert_eq!(cmpxchg(&a, 10, 1, Strength::Full), 0, "failed cmpxchg returns what it found");
+        assert_eq!(
+            cmpxchg(&a, 10, 1, Strength::Full),
+            0,
+            "failed cmpxchg returns what it found"
+        );
         assert_eq!(read_once(&a), 0);
     }
 
