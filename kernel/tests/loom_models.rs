@@ -5,6 +5,9 @@
 //! lists, `prep_compound_page`, `split_huge_page`) over a two-frame mem_map; only the GUP-fast
 //! reader is a minimal R0–R7 transcription (GUP's own code lives in `kernel::gup`).
 //!
+//! A fourth pair (d) models §5e8 / W7 (refcount published before the compound metadata vs a
+//! FOLL_PIN reader holding a stale PTE).
+//!
 //! Run: `RUSTFLAGS="--cfg loom" cargo test -p kernel --release --test loom_models`.
 #![cfg(loom)]
 
@@ -13,11 +16,15 @@ use kernel::mm::huge_memory::{split_huge_page, SplitMapper};
 use kernel::mm::knobs::{InitOrder, MmKnobs, PcpProtection, PcpReuse, TailClearOrder};
 use kernel::mm::memmap::MemMap;
 use kernel::mm::page::{Page, PageHead};
-use kernel::mm::page_ref::{page_ref_add_unless, page_ref_dec_return, page_ref_inc};
+use kernel::mm::page_ref::{
+    page_ref_add, page_ref_add_unless, page_ref_count, page_ref_dec_return, page_ref_inc,
+    page_ref_sub,
+};
 use kernel::mm::pcp::PcpConfig;
+use kernel::mm::pin::{compound_pincount_ptr, hpage_pincount_available, GUP_PIN_COUNTING_BIAS};
 use kernel::mm::types::__GFP_COMP;
 use kernel::mm::zone::Zone;
-use kernel::sync::{read_once, read_once_dep, store, AtomicU64, Strength};
+use kernel::sync::{atomic_add, atomic_sub, read_once, read_once_dep, store, AtomicU64, Strength};
 use loom::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::time::Instant;
@@ -299,4 +306,99 @@ fn c_publish_with_release_pte_store_passes() {
         recheck_caught: AtomicUsize::new(0),
     };
     must_pass("5c W1 release", &C, || model_publish(Strength::AcqRel, &C));
+}
+
+// ---------------------------------------------------------------------------------------
+// (d) §5e8 / W7: refcount 0->1 before the compound metadata vs a FOLL_PIN reader with a stale
+// PTE. The reader takes a speculative reference through T's new `compound_head`, decides
+// pincount vs BIAS from the metadata, fails the PTE recheck (T is not mapped) and undoes the
+// pin. With Linux's order its pincount add can be overwritten by `prep_compound_page`
+// (pincount = 0) or its bias/pincount choice can differ between grab and undo.
+
+const ORACLE_D: &str = "ORACLE 5e8: pin accounting broken after an aborted FOLL_PIN";
+
+fn model_init_order(init_order: InitOrder, counts: &'static Counts) {
+    counts.execs.fetch_add(1, SeqCst);
+    let k = MmKnobs {
+        init_order,
+        ..knobs(TailClearOrder::Relaxed, PcpReuse::SameOrderOnly)
+    };
+    let z = Zone::new(
+        MemMap::new_owned(0, 4, false),
+        2,
+        PcpConfig { high: 64, batch: 1 },
+        k,
+    );
+    z.free_pfn_range(0, 4);
+    let z = Arc::new(z);
+    let pte = Arc::new(AtomicU64::new(0)); // T's old mapping is gone; G still holds pte0 = T
+    let (z2, pte2) = (z.clone(), pte.clone());
+    let g = loom::thread::spawn(move || {
+        let mm = z2.mem_map();
+        let page = mm.pfn_to_page(T); // R2 from the stale pte0
+        let head = mm.compound_head(page); // R3
+        if !page_ref_add_unless(head, 1, 0, Strength::Full) {
+            return; // R4
+        }
+        if !core::ptr::eq(mm.compound_head(page), head) {
+            z2.put_page(1, head); // R5
+            return;
+        }
+        counts.accepted.fetch_add(1, SeqCst);
+        // R6 (v5.14 try_grab_compound_head, FOLL_PIN): metadata read after the reference.
+        let large = hpage_pincount_available(mm, head);
+        if large {
+            atomic_add(compound_pincount_ptr(mm, head), 1);
+        } else {
+            page_ref_add(head, GUP_PIN_COUNTING_BIAS - 1);
+        }
+        if read_once(&*pte2) != T {
+            // R7 failed: undo (put_compound_head re-reads the metadata, as unpin does).
+            counts.recheck_caught.fetch_add(1, SeqCst);
+            if hpage_pincount_available(mm, head) {
+                atomic_sub(compound_pincount_ptr(mm, head), 1);
+            } else {
+                page_ref_sub(head, GUP_PIN_COUNTING_BIAS - 1);
+            }
+            z2.put_page(1, head);
+        }
+    });
+    // A (CPU 0): allocate an order-2 compound page covering T.
+    let h = z.alloc_pages(0, 2, __GFP_COMP).unwrap();
+    assert_eq!(z.page_to_pfn(h), H);
+    g.join().unwrap();
+    let mm = z.mem_map();
+    let pins = read_once(compound_pincount_ptr(mm, h));
+    let refs = page_ref_count(h);
+    assert!(
+        pins == 0 && refs == 1,
+        "{ORACLE_D}: pincount {pins}, refcount {refs} (want 0, 1)"
+    );
+    let _ = pte;
+}
+
+#[test]
+fn d_linux_init_order_vs_stale_pin_is_found() {
+    static C: Counts = Counts {
+        execs: AtomicUsize::new(0),
+        accepted: AtomicUsize::new(0),
+        recheck_caught: AtomicUsize::new(0),
+    };
+    must_find("5e8 Linux init order", ORACLE_D, || {
+        model_init_order(InitOrder::Linux, &C)
+    });
+}
+
+#[test]
+fn d_w7_init_order_vs_stale_pin_passes() {
+    static C: Counts = Counts {
+        execs: AtomicUsize::new(0),
+        accepted: AtomicUsize::new(0),
+        recheck_caught: AtomicUsize::new(0),
+    };
+    must_pass("5e8 W7", &C, || model_init_order(InitOrder::W7, &C));
+    assert!(
+        C.recheck_caught.load(SeqCst) > 0,
+        "the aborted-pin path was never explored"
+    );
 }

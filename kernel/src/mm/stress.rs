@@ -9,7 +9,6 @@
 //! `init_order=linux|w7`.
 
 use super::huge_memory::{split_huge_page, NoMappings};
-use super::knobs::{InitOrder, MmKnobs, PcpProtection};
 use super::page::{Page, PageHead, PageTail};
 use super::page_ref::page_ref_count;
 use super::types::{__GFP_COMP, HPAGE_PMD_ORDER, NR_CPUS};
@@ -311,6 +310,7 @@ pub fn stress_zone(
 mod run {
     use super::*;
     use crate::bootargs;
+    use crate::mm::knobs::{InitOrder, MmKnobs, PcpProtection};
     use crate::record::Record;
     use crate::run::RunCtx;
 
@@ -389,7 +389,7 @@ pub use run::run;
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
-    use crate::mm::knobs::PcpReuse;
+    use crate::mm::knobs::{MmKnobs, PcpProtection, PcpReuse};
     use crate::mm::memmap::{alloc_leaked_ram, MemMap};
     use crate::mm::pcp::PcpConfig;
 
