@@ -1,8 +1,11 @@
 //! Whole-zone audit: walk every free list and every frame and account for each frame exactly
 //! once (free in the buddy lists, free on a per-CPU list, reserved, or in use).
 //!
-//! Needs a quiescent allocator for the per-CPU lists in `IrqOff` mode (runs call it between
-//! barriers); with `SpinLock` pcp each list is walked under its lock.
+//! Meaningful only on a quiescent allocator (runs call it between barriers): a block moving
+//! between lists during the walk would be seen twice or not at all. The walk itself is always
+//! memory-safe: buddy lists are walked under `zone->lock`, per-CPU lists under their pcp
+//! protection (their lock in `SpinLock` mode), every list word is an atomic, and a walk stops
+//! after `nr_pages` entries even on a corrupted (cyclic) list.
 
 use super::debug::BadReason;
 use super::page::{buddy_order, Page, PageReserved, PAGE_FLAGS_CHECK_AT_PREP, PG_BUDDY, PG_PCP};
@@ -62,21 +65,24 @@ impl Zone {
                 }
             }
         }
+        let prot = self.knobs().pcp;
         for pcp in self.pcps() {
-            let mut base_pages = 0;
-            for pindex in 0..NR_PCP_LISTS {
-                let order = pindex_to_order(pindex);
-                pcp.list(pindex).for_each(mm, n, |p| {
-                    if !p.test_flags(PG_PCP) {
-                        bad += 1;
-                    }
-                    mark(p, order, &mut dup);
-                    base_pages += 1 << order;
-                });
-            }
-            if base_pages != pcp.count() {
-                bad += 1;
-            }
+            pcp.protected(prot, || {
+                let mut base_pages = 0;
+                for pindex in 0..NR_PCP_LISTS {
+                    let order = pindex_to_order(pindex);
+                    pcp.list(pindex).for_each(mm, n, |p| {
+                        if !p.test_flags(PG_PCP) {
+                            bad += 1;
+                        }
+                        mark(p, order, &mut dup);
+                        base_pages += 1 << order;
+                    });
+                }
+                if base_pages != pcp.count() {
+                    bad += 1;
+                }
+            });
         }
         let mut reserved = 0u64;
         for (i, p) in mm.pages().iter().enumerate() {

@@ -98,7 +98,7 @@ impl PerCpuPages {
 
     /// Run `f` under the pcp protection chosen by the knob.
     #[inline(always)]
-    fn protected<R>(&self, prot: PcpProtection, f: impl FnOnce() -> R) -> R {
+    pub(super) fn protected<R>(&self, prot: PcpProtection, f: impl FnOnce() -> R) -> R {
         match prot {
             PcpProtection::IrqOff => {
                 // local_lock_irqsave on !RT: only the compiler barrier orders anything.
