@@ -43,6 +43,34 @@ pub struct StressWindow<'w> {
     pub last_pte: u64,
 }
 
+/// A time limit for spin loops that reads the counter only every 256 polls: under QEMU TCG a
+/// `CNTVCT_EL0` read is a slow, globally serialised helper call, and a loop that reads it on
+/// every turn starves the other vCPUs (measured: the scripted window then missed the
+/// writer's step about half of the time).
+pub struct Limit {
+    start: u64,
+    ticks: u64,
+    n: u32,
+}
+
+impl Limit {
+    /// A limit of `ticks` counter ticks from now.
+    pub fn new(ticks: u64) -> Self {
+        Self {
+            start: crate::hal::hal().counter(),
+            ticks,
+            n: 0,
+        }
+    }
+    /// Whether the time is up (checked every 256 calls).
+    #[inline(always)]
+    pub fn expired(&mut self) -> bool {
+        self.n = self.n.wrapping_add(1);
+        self.n.is_multiple_of(256)
+            && crate::hal::hal().counter().wrapping_sub(self.start) > self.ticks
+    }
+}
+
 /// Spin `n` times without touching memory.
 #[inline(always)]
 pub fn spin_loops(n: u64) {
@@ -97,14 +125,13 @@ impl<'w> StressWindow<'w> {
     fn script_wait(&mut self) {
         let w = self.world;
         write_once(&*w.reader_at, self.iter + 1);
-        let hal = crate::hal::hal();
-        let start = hal.counter();
+        let mut limit = Limit::new(w.params.window_ticks);
         loop {
             if read_once(&*w.step_done) == self.iter + 1 {
                 self.tally.steps_in_window += 1;
                 return;
             }
-            if hal.counter().wrapping_sub(start) > w.params.window_ticks {
+            if limit.expired() {
                 return;
             }
             core::hint::spin_loop();
@@ -120,10 +147,9 @@ impl StressWindow<'_> {
             return;
         }
         let page = mm.pfn_to_page(pfn);
-        let hal = crate::hal::hal();
-        let start = hal.counter();
+        let mut limit = Limit::new(self.world.params.window_ticks);
         while read_once(&page.compound_head) & 1 == 0 {
-            if hal.counter().wrapping_sub(start) > self.world.params.window_ticks {
+            if limit.expired() {
                 return;
             }
             core::hint::spin_loop();

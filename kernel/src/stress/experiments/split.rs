@@ -39,31 +39,28 @@ pub struct Split {
 struct Mapper<'a, 'w> {
     env: &'a Env<'w>,
     va: u64,
+    index: usize,
+    mapped: bool,
 }
 
 impl SplitMapper for Mapper<'_, '_> {
     fn unmap_page(&mut self, zone: &Zone, head: &Page) {
-        let mut n = 0;
-        for k in 0..NR as u64 {
-            if unmap_page(&self.env.world.mm, self.va + k * PAGE_SIZE).is_some() {
-                n += 1;
-            }
-        }
+        self.mapped = unmap_page(&self.env.world.mm, self.va).is_some();
         if self.env.world.desc.writer.shootdown == Shootdown::WaitReaders {
             self.env
                 .world
                 .wait_for_readers(self.env.cpu, self.env.ncpus);
         }
-        for _ in 0..n {
+        if self.mapped {
             zone.put_page(self.env.cpu, head);
         }
     }
 
     fn remap_page(&mut self, zone: &Zone, head: &Page, split: bool) {
-        for k in 0..NR {
-            let page = zone.mem_map().nth_page(head, k);
+        if self.mapped {
+            let page = zone.mem_map().nth_page(head, self.index);
             page_ref_inc(if split { page } else { head });
-            map_at(self.env, self.va + (k as u64) * PAGE_SIZE, page);
+            map_at(self.env, self.va, page);
         }
     }
 }
@@ -85,40 +82,41 @@ impl Script for Split {
         }
     }
 
-    fn setup(&mut self, env: &Env, _iter: u64, _plan: &Plan) {
+    fn setup(&mut self, env: &Env, _iter: u64, plan: &Plan) {
         let zone = env.world.zone;
         let head = zone
             .alloc_pages(env.cpu, SPLIT_ORDER, __GFP_COMP)
             .expect("split: out of memory");
-        for k in 0..NR {
-            zone.get_page(head);
-            map_at(
-                env,
-                env.world.va_base + (k as u64) * PAGE_SIZE,
-                zone.mem_map().nth_page(head, k),
-            );
-        }
-        // SAFETY-free lifetime extension: pages live in the 'static zone.
+        zone.get_page(head);
+        map_at(
+            env,
+            plan.va,
+            zone.mem_map().nth_page(head, plan.choice as usize),
+        );
         self.head = Some(head);
     }
 
-    fn step(&mut self, env: &Env, _iter: u64, _plan: &Plan) {
+    fn step(&mut self, env: &Env, _iter: u64, plan: &Plan) {
         let head = self.head.expect("split: setup ran");
         let mut m = Mapper {
             env,
-            va: env.world.va_base,
+            va: plan.va,
+            index: plan.choice as usize,
+            mapped: false,
         };
         // Busy (a reader holds a reference) leaves the THP mapped as it was.
         let _ = split_huge_page(env.world.zone, env.cpu, head, &mut m);
     }
 
-    fn teardown(&mut self, env: &Env, _iter: u64, _plan: &Plan) {
+    fn teardown(&mut self, env: &Env, _iter: u64, plan: &Plan) {
         let head = self.head.take().expect("split: setup ran");
-        let mm = env.world.zone.mem_map();
-        for k in 0..NR {
-            if unmap_at(env, env.world.va_base + (k as u64) * PAGE_SIZE).is_some() {
-                put_mapping_ref(env, mm.nth_page(head, k));
-            }
+        let page = env
+            .world
+            .zone
+            .mem_map()
+            .nth_page(head, plan.choice as usize);
+        if unmap_at(env, plan.va).is_some() {
+            put_mapping_ref(env, page);
         }
         env.world.zone.put_page(env.cpu, head);
     }

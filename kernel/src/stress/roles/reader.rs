@@ -69,11 +69,8 @@ pub fn read_gup<V: Variant>(
     w.tally.attempts += nr as u64;
     w.tally.accepted += fast as u64;
     if hold_until_step && total > 0 {
-        let hal = crate::hal::hal();
-        let start = hal.counter();
-        while crate::sync::read_once(&*world.step_done) != iter + 1
-            && hal.counter().wrapping_sub(start) < 4 * world.params.window_ticks
-        {
+        let mut limit = crate::stress::window::Limit::new(4 * world.params.window_ticks);
+        while crate::sync::read_once(&*world.step_done) != iter + 1 && !limit.expired() {
             core::hint::spin_loop();
         }
         // Tell the writer's oracle the hold is over, before anything is dropped.
