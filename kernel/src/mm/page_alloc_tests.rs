@@ -342,3 +342,46 @@ fn enabling_poison_later_poisons_the_free_frames() {
     z.put_page(0, p);
     assert_eq!(z.stats().bad_state(), 0);
 }
+
+#[test]
+fn spinlock_pcp_can_be_drained_remotely_while_its_owner_allocates() {
+    let z = zone_with(
+        4096,
+        2,
+        MmKnobs {
+            pcp: PcpProtection::SpinLock,
+            ..MmKnobs::default()
+        },
+    );
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            let mut held = alloc::vec::Vec::new();
+            for i in 0..20_000u32 {
+                if i % 3 != 2 {
+                    if let Some(p) = z.alloc_pages(0, (i % 4) as usize, __GFP_COMP) {
+                        held.push(p);
+                    }
+                } else if let Some(p) = held.pop() {
+                    z.put_page(0, p);
+                }
+            }
+            for p in held {
+                z.put_page(0, p);
+            }
+            stop.store(true, core::sync::atomic::Ordering::Relaxed);
+        });
+        s.spawn(|| {
+            while !stop.load(core::sync::atomic::Ordering::Relaxed) {
+                z.drain_all_pages(); // CPU 1 drains CPU 0's list under its lock
+            }
+        });
+    });
+    z.drain_all_pages();
+    let r = z.audit();
+    assert_eq!(
+        (r.frames_free, r.frames_in_use, r.double_free, r.bad_state),
+        (4096, 0, 0, 0)
+    );
+    assert_eq!(z.free_counts()[10], 4);
+}
