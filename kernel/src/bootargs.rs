@@ -31,7 +31,10 @@ pub const KEYS: &[(&str, &str)] = &[
     ("widen", "window-widening delay loop count (u64)"),
     ("pcp", "irqoff|spinlock: per-CPU page list protection"),
     ("init_order", "linux|w7: struct page init order"),
-    ("memmodel", "tso|weak|unknown: what the platform's memory model can show (race verdicts)"),
+    (
+        "memmodel",
+        "tso|weak|unknown: what the platform's memory model can show (race verdicts)",
+    ),
     (
         "exit",
         "semihosting|psci: how the machine is left (psci loses the exit code)",
