@@ -10,6 +10,9 @@ extern crate alloc;
 #[cfg(not(target_os = "none"))]
 extern crate std;
 
+// Benches use the zone-backed table allocator and static state: not built under loom.
+#[cfg(not(loom))]
+pub mod bench;
 pub mod bootargs;
 pub mod console;
 pub mod gup;

@@ -20,12 +20,26 @@ impl Zone {
     /// its first page; a compound page if `gfp` has `__GFP_COMP` and `order > 0`. `None` when
     /// no block is free.
     pub fn alloc_pages(&self, cpu: usize, order: usize, gfp: Gfp) -> Option<&Page> {
+        self.alloc_pages_from(cpu, order, gfp, false)
+    }
+
+    /// Like [`Zone::alloc_pages`] but straight from the buddy lists under `zone->lock`
+    /// (`rmqueue_buddy`) whatever the order: the path the per-CPU lists are measured against.
+    pub fn alloc_pages_buddy(&self, cpu: usize, order: usize, gfp: Gfp) -> Option<&Page> {
+        self.alloc_pages_from(cpu, order, gfp, true)
+    }
+
+    fn alloc_pages_from(&self, cpu: usize, order: usize, gfp: Gfp, buddy: bool) -> Option<&Page> {
         if order >= MAX_ORDER {
             return None;
         }
         let k = self.knobs();
         loop {
-            let page = self.rmqueue(cpu, order)?;
+            let page = if buddy {
+                self.lock.lock().__rmqueue_smallest(&self.mm, order)?
+            } else {
+                self.rmqueue(cpu, order)?
+            };
             if k.check_new_pages && self.check_new_pages(cpu, page, order) {
                 // Linux: a bad page is reported and dropped (leaked); try another block.
                 continue;
@@ -218,6 +232,14 @@ impl Zone {
                 order -= 1;
                 self.free_the_page(cpu, self.mm.nth_page(page, 1 << order), order);
             }
+        }
+    }
+
+    /// Like [`Zone::__free_pages`] for a non-compound block, but the last reference frees it
+    /// straight to the buddy lists (`__free_pages_ok`), bypassing the per-CPU lists.
+    pub fn __free_pages_buddy(&self, cpu: usize, page: &Page, order: usize) {
+        if self.put_page_testzero(cpu, page) {
+            self.__free_pages_ok(cpu, page, order);
         }
     }
 

@@ -385,3 +385,29 @@ fn spinlock_pcp_can_be_drained_remotely_while_its_owner_allocates() {
     );
     assert_eq!(z.free_counts()[10], 4);
 }
+
+#[test]
+fn buddy_path_bypasses_the_per_cpu_lists_both_ways() {
+    let z = zone(1024);
+    let p = z.alloc_pages_buddy(0, 0, GFP_KERNEL).unwrap();
+    assert_eq!(page_ref_count(p), 1);
+    assert_eq!(
+        z.pcps()[0].count(),
+        0,
+        "no batch was pulled onto CPU 0's list"
+    );
+    assert_eq!(z.nr_free_pages(), 1023);
+    z.__free_pages_buddy(0, p, 0);
+    assert_eq!(
+        z.pcps()[0].count(),
+        0,
+        "the free did not go to a per-CPU list"
+    );
+    assert_eq!(
+        z.free_counts()[MAX_ORDER - 1],
+        1,
+        "the frame merged straight back into the order-10 block"
+    );
+    let r = z.audit();
+    assert_eq!((r.frames_free, r.double_free, r.bad_state), (1024, 0, 0));
+}

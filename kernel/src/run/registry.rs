@@ -19,4 +19,6 @@ pub static RUNS: &[RunDesc] = &[
     RunDesc { name: "suite", help: "the whole GUP matrix, each variant ~4 s on its own experiment (seed=, time_ms=, memmodel=)", entry: crate::stress::runs::suite },
     #[cfg(not(loom))]
     RunDesc { name: "mm-stress", help: "all CPUs: mixed-order alloc/free via per-CPU lists, cross-CPU frees, THP splits; drain + audit (iters=, seed=, pcp=, init_order=)", entry: crate::mm::stress::run },
+    #[cfg(not(loom))]
+    RunDesc { name: "bench", help: "CPU 0: allocator, page-table and GUP-fast benches, median of 11 repetitions (iters=)", entry: crate::bench::run },
 ];
