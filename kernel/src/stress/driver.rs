@@ -100,6 +100,9 @@ pub fn run_one(
             hz: hal.counter_hz(),
             va_base: USER_VA_BASE + (1 << 30),
             merged: spin::Mutex::new(Tally::default()),
+            pair: Barrier::new(2),
+            iter_now: CachePadded(AtomicU64::new(0)),
+            writer_waits: CachePadded(AtomicU64::new(0)),
         });
         WORLD.store(Box::into_raw(world), Ordering::Release);
     }

@@ -124,6 +124,7 @@ impl<'w> StressWindow<'w> {
 
     fn script_wait(&mut self) {
         let w = self.world;
+        let waits = read_once(&*w.writer_waits);
         write_once(&*w.reader_at, self.iter + 1);
         let mut limit = Limit::new(w.params.window_ticks);
         loop {
@@ -131,7 +132,7 @@ impl<'w> StressWindow<'w> {
                 self.tally.steps_in_window += 1;
                 return;
             }
-            if limit.expired() {
+            if read_once(&*w.writer_waits) != waits || limit.expired() {
                 return;
             }
             core::hint::spin_loop();

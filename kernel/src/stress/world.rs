@@ -75,6 +75,15 @@ pub struct World {
     pub va_base: u64,
     /// Merged tallies of every CPU.
     pub merged: spin::Mutex<Tally>,
+    /// Rendezvous of the scripted pair (writer CPU 0, reader CPU 1), once per iteration; the
+    /// other CPUs run free so that a descheduled vCPU thread of theirs never holds the pair up.
+    pub pair: crate::smp::Barrier,
+    /// The iteration the pair is in (for the free-running CPUs' plans).
+    pub iter_now: CachePadded<AtomicU64>,
+    /// Bumped each time the writer starts waiting for readers to leave their IRQ-off sections
+    /// (V1i): a scripted reader waiting in its window for the writer's step leaves the window
+    /// then, as a reader whose window merely timed out would.
+    pub writer_waits: CachePadded<AtomicU64>,
 }
 
 impl World {
@@ -101,6 +110,7 @@ impl World {
     /// reader unmasks interrupts); this is the flag form of it: reader `W(flag) ; mb ; R(pte)`,
     /// unmapper `W(pte) ; mb ; R(flag)` — one of them sees the other.
     pub fn wait_for_readers(&self, me: usize, ncpus: usize) {
+        crate::sync::write_once(&*self.writer_waits, read_once(&*self.writer_waits) + 1);
         smp_mb();
         for c in 0..ncpus {
             if c == me {

@@ -2,8 +2,10 @@
 //!
 //! Iteration `i` (all CPUs, seeded plan `Prng(seed, i)` computed identically everywhere):
 //! 1. CPU 0 (writer) decides whether to stop (iteration and time budgets) and sets up `i`;
-//! 2. rendezvous (one per iteration: under TCG on a loaded host a rendezvous costs whole
-//!    milliseconds when a vCPU thread is descheduled, so there is only one);
+//! 2. rendezvous of CPU 0 and CPU 1 (one per iteration: under TCG on a loaded host a
+//!    rendezvous costs whole milliseconds when a vCPU thread is descheduled, so there is only
+//!    one, and the other CPUs do not take part: they run free, following `iter_now`, until
+//!    CPU 0 sets `stop`);
 //! 3. CPU 1 (reader) runs GUP with the script's window and then announces it is done; CPU 0
 //!    waits until the reader is in that window (or done), performs the step, announces it,
 //!    waits for the reader to be done and tears down `i`; extra CPUs read free-running or
@@ -86,6 +88,26 @@ pub fn run<V: Variant, S: Script>(env: &Env) -> Tally {
     let rcu = world.mm.rcu();
     rcu.rcu_idle_exit(env.cpu);
     let mut iter = 0u64;
+    if matches!(role, Role::FreeReader | Role::Churn) {
+        // Free-running: follow the pair's iteration, never wait for it.
+        while read_once(&world.stop) == 0 {
+            let it = read_once(&*world.iter_now);
+            let plan = plan_of::<S>(env, it);
+            if role == Role::FreeReader {
+                spin_loops(rng.below(world.params.widen + 1));
+                read_gup::<V>(env, &plan, Mode::Free, it, &mut tally, &mut rng, false);
+            } else {
+                churn_round(env, &mut rng);
+            }
+            rcu.rcu_quiescent_state(env.cpu);
+            iter += 1;
+            if iter.is_multiple_of(1024) {
+                crate::run::deadline::check();
+            }
+        }
+        rcu.rcu_idle_enter(env.cpu);
+        return tally;
+    }
     let progress_every = (world.params.iters / 10).max(1);
     loop {
         let plan = plan_of::<S>(env, iter);
@@ -94,6 +116,7 @@ pub fn run<V: Variant, S: Script>(env: &Env) -> Tally {
                 write_once(&world.stop, 1);
             } else {
                 wr.setup(env, iter, &plan);
+                write_once(&*world.iter_now, iter);
             }
             if iter > 0 && iter.is_multiple_of(progress_every) {
                 crate::stress::report::progress(
@@ -105,57 +128,48 @@ pub fn run<V: Variant, S: Script>(env: &Env) -> Tally {
                 );
             }
         }
-        // The one rendezvous per iteration: setup done, everyone starts together.
-        env.barrier.wait();
+        // The one rendezvous per iteration, of the scripted pair only.
+        world.pair.wait();
         if read_once(&world.stop) != 0 {
             break;
         }
-        match role {
-            Role::Writer => {
-                let wr = writer.as_mut().expect("writer state");
-                // The reader's window, or its end (it always reaches one of them; a vCPU
-                // thread descheduled by the host only delays it, so no time limit here).
-                while S::WRITER_WAITS
-                    && read_once(&*world.reader_at) != iter + 1
-                    && read_once(&*world.reader_done) != iter + 1
-                {
-                    crate::run::deadline::check();
-                    core::hint::spin_loop();
-                }
-                wr.step(env, iter, &plan);
-                write_once(&*world.step_done, iter + 1);
-                // Teardown only once the scripted reader has released everything.
-                while read_once(&*world.reader_done) != iter + 1 {
-                    crate::run::deadline::check();
-                    core::hint::spin_loop();
-                }
-                wr.teardown(env, iter, &plan);
-                rcu.tlb_table_flush();
+        if let Some(wr) = writer.as_mut() {
+            // The reader's window, or its end (it always reaches one of them; a vCPU thread
+            // descheduled by the host only delays it, so no time limit here).
+            while S::WRITER_WAITS
+                && read_once(&*world.reader_at) != iter + 1
+                && read_once(&*world.reader_done) != iter + 1
+            {
+                crate::run::deadline::check();
+                core::hint::spin_loop();
             }
-            Role::Reader => {
-                let mut out = ReadOutcome::default();
-                for _ in 0..S::READER_TRIES {
-                    out = read_gup::<V>(
-                        env,
-                        &plan,
-                        S::reader_mode(),
-                        iter,
-                        &mut tally,
-                        &mut rng,
-                        S::HOLD_UNTIL_STEP,
-                    );
-                    if out.total > 0 {
-                        break;
-                    }
+            wr.step(env, iter, &plan);
+            write_once(&*world.step_done, iter + 1);
+            // Teardown only once the scripted reader has released everything.
+            while read_once(&*world.reader_done) != iter + 1 {
+                crate::run::deadline::check();
+                core::hint::spin_loop();
+            }
+            wr.teardown(env, iter, &plan);
+            rcu.tlb_table_flush();
+        } else {
+            let mut out = ReadOutcome::default();
+            for _ in 0..S::READER_TRIES {
+                out = read_gup::<V>(
+                    env,
+                    &plan,
+                    S::reader_mode(),
+                    iter,
+                    &mut tally,
+                    &mut rng,
+                    S::HOLD_UNTIL_STEP,
+                );
+                if out.total > 0 {
+                    break;
                 }
-                S::after_read(env, iter, &plan, &out, &mut tally);
-                write_once(&*world.reader_done, iter + 1);
             }
-            Role::FreeReader => {
-                spin_loops(rng.below(world.params.widen + 1));
-                read_gup::<V>(env, &plan, Mode::Free, iter, &mut tally, &mut rng, false);
-            }
-            Role::Churn => churn_round(env, &mut rng),
+            S::after_read(env, iter, &plan, &out, &mut tally);
+            write_once(&*world.reader_done, iter + 1);
         }
         rcu.rcu_quiescent_state(env.cpu);
         iter += 1;
