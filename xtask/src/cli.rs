@@ -288,8 +288,10 @@ pub struct TestArgs {
 
 #[derive(Args, Debug, Clone)]
 pub struct BenchArgs {
-    /// vCPUs for the QEMU bench run.
-    #[arg(long, default_value_t = 4)]
+    /// vCPUs for the QEMU bench run. Default 1: the benches run on CPU 0, and idle vCPUs
+    /// spinning at a barrier steal host cores from it under TCG (measured: 10-100x noise at
+    /// -smp 4 on a 2-core host).
+    #[arg(long, default_value_t = 1)]
     pub cpus: u32,
     /// QEMU CPU model.
     #[arg(long, default_value = "cortex-a72")]
