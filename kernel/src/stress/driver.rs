@@ -98,6 +98,7 @@ pub fn run_one(
             aux: core::array::from_fn(|_| CachePadded(AtomicU64::new(0))),
             t0: hal.counter(),
             hz: hal.counter_hz(),
+            kernel_pgd: plat.kernel_pgd,
             va_base: USER_VA_BASE + (1 << 30),
             merged: spin::Mutex::new(Tally::default()),
             pair: Barrier::new(2),

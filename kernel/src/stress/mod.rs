@@ -12,6 +12,7 @@
 
 pub mod driver;
 pub mod experiments;
+pub mod mmu;
 pub mod oracles;
 pub mod platform;
 pub mod prng;

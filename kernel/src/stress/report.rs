@@ -76,6 +76,11 @@ impl ResultRow<'_> {
             .str("race_class", self.class.name())
             .u64("iters", t.iters)
             .u64("steps_in_window", t.steps_in_window)
+            .obj("mmu_walks")
+            .u64("same", t.mmu[0])
+            .u64("other", t.mmu[1])
+            .u64("fault", t.mmu[2])
+            .end_obj()
             .u64("elapsed_ms", self.elapsed_ms)
             .u64("cpus", self.cpus as u64)
             .str("window", self.window);

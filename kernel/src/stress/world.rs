@@ -71,6 +71,8 @@ pub struct World {
     pub t0: u64,
     /// Counter frequency.
     pub hz: u64,
+    /// The kernel's level-0 table (TTBR0 of CPUs not inside an experiment, ASID 0).
+    pub kernel_pgd: u64,
     /// First user address the experiment maps at.
     pub va_base: u64,
     /// Merged tallies of every CPU.

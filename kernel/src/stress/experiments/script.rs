@@ -82,11 +82,27 @@ fn budget_exhausted(env: &Env, iter: u64) -> bool {
 pub fn run<V: Variant, S: Script>(env: &Env) -> Tally {
     let world = env.world;
     let role = Role::of(env.cpu);
+    let rcu = world.mm.rcu();
+    rcu.rcu_idle_exit(env.cpu);
+    let reads = matches!(role, Role::Reader | Role::FreeReader);
+    if reads {
+        // The hardware walker sees the experiment's address space too (see `stress::mmu`).
+        world.mm.switch_mm();
+    }
+    let tally = run_role::<V, S>(env, role);
+    if reads && crate::hal::installed() {
+        crate::hal::hal().switch_ttbr0(world.kernel_pgd, 0);
+    }
+    rcu.rcu_idle_enter(env.cpu);
+    tally
+}
+
+fn run_role<V: Variant, S: Script>(env: &Env, role: Role) -> Tally {
+    let world = env.world;
+    let rcu = world.mm.rcu();
     let mut tally = Tally::default();
     let mut rng = Prng::new(world.params.seed, 0x1000 + env.cpu as u64);
     let mut writer = (role == Role::Writer).then(|| S::new(env));
-    let rcu = world.mm.rcu();
-    rcu.rcu_idle_exit(env.cpu);
     let mut iter = 0u64;
     if matches!(role, Role::FreeReader | Role::Churn) {
         // Free-running: follow the pair's iteration, never wait for it.
@@ -178,6 +194,5 @@ pub fn run<V: Variant, S: Script>(env: &Env) -> Tally {
     if let Some(wr) = writer.as_mut() {
         tally.merge(&wr.writer_tally());
     }
-    rcu.rcu_idle_enter(env.cpu);
     tally
 }

@@ -6,6 +6,7 @@ use crate::gup::grab::Grabbed;
 use crate::gup::unpin::release_grabbed;
 use crate::gup::GupCtx;
 use crate::mm::pgtable::table::PAGE_SIZE;
+use crate::stress::mmu::{hw_translate, HwWalk};
 use crate::stress::window::StressWindow;
 use crate::stress::world::{tag, World};
 use crate::sync::read_once;
@@ -40,6 +41,14 @@ pub fn check_and_release(
         let va = va0 + k as u64 * PAGE_SIZE;
         if owner == tag::OTHER || (owner & 1 == 1 && owner != tag::at(va)) {
             w.violation(Violation::ForeignPage, pfn, head_pfn);
+        }
+        // The hardware walker's view of the same address, now (informational: the mapping
+        // may legitimately have changed since the accept).
+        match hw_translate(va) {
+            HwWalk::Mapped(pa) if pa == mm.page_address(g.page) => w.tally.mmu[0] += 1,
+            HwWalk::Mapped(_) => w.tally.mmu[1] += 1,
+            HwWalk::Fault => w.tally.mmu[2] += 1,
+            HwWalk::Unavailable => {}
         }
         release_grabbed(ctx, &g, flags, w);
     }

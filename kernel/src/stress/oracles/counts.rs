@@ -122,6 +122,8 @@ pub struct Tally {
     pub iters: u64,
     /// Scripted writer steps that landed inside the reader's window.
     pub steps_in_window: u64,
+    /// Hardware walks (`AT S1E1R`) of accepted addresses: same page, another page, fault.
+    pub mmu: [u64; 3],
 }
 
 impl Tally {
@@ -171,6 +173,9 @@ impl Tally {
         }
         self.iters = self.iters.max(o.iters);
         self.steps_in_window += o.steps_in_window;
+        for i in 0..3 {
+            self.mmu[i] += o.mmu[i];
+        }
     }
 }
 
