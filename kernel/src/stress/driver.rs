@@ -90,6 +90,7 @@ pub fn run_one(
             exp,
             params,
             owner: plat.owner,
+            pins: plat.pins,
             reader_at: CachePadded(AtomicU64::new(0)),
             step_done: CachePadded(AtomicU64::new(0)),
             reader_done: CachePadded(AtomicU64::new(0)),

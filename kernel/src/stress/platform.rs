@@ -59,6 +59,8 @@ pub struct Platform {
     pub kernel_pgd: u64,
     /// Shadow owner word per frame of the zone.
     pub owner: &'static [AtomicU64],
+    /// Shadow pin count per frame: how many GUP holders believe they hold the frame.
+    pub pins: &'static [AtomicU64],
 }
 
 impl Platform {
@@ -78,11 +80,13 @@ impl Platform {
         });
         let n = zone.mem_map().nr_pages();
         let owner: Vec<AtomicU64> = (0..n).map(|_| AtomicU64::new(0)).collect();
+        let pins: Vec<AtomicU64> = (0..n).map(|_| AtomicU64::new(0)).collect();
         Self {
             zone,
             rcu,
             kernel_pgd,
             owner: Box::leak(owner.into_boxed_slice()),
+            pins: Box::leak(pins.into_boxed_slice()),
         }
     }
 }

@@ -54,6 +54,9 @@ pub struct World {
     pub params: Params,
     /// Shadow ownership per frame (index = pfn - start_pfn), relaxed oracle bookkeeping.
     pub owner: &'static [AtomicU64],
+    /// Shadow pin count per frame (index = pfn - start_pfn): GUP holders that believe they
+    /// hold the frame (relaxed; incremented after the accept, dropped before the release).
+    pub pins: &'static [AtomicU64],
     /// Iteration whose window the scripted reader has reached.
     pub reader_at: CachePadded<AtomicU64>,
     /// Iteration whose writer step is complete.
@@ -93,6 +96,12 @@ impl World {
     #[inline(always)]
     pub fn owner_of(&self, pfn: u64) -> &AtomicU64 {
         &self.owner[(pfn - self.zone.mem_map().start_pfn()) as usize]
+    }
+
+    /// Shadow pin count of frame `pfn`.
+    #[inline(always)]
+    pub fn pins_of(&self, pfn: u64) -> &AtomicU64 {
+        &self.pins[(pfn - self.zone.mem_map().start_pfn()) as usize]
     }
 
     /// Nanoseconds since the start (for first-violation times; never inside a window).

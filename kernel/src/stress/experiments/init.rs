@@ -19,7 +19,9 @@ use crate::mm::pgtable::table::PAGE_SIZE;
 use crate::mm::types::{__GFP_COMP, HPAGE_PMD_ORDER};
 use crate::stress::prng::Prng;
 use crate::stress::roles::reader::Plan;
-use crate::stress::roles::writer::{map_at, put_mapping_ref, tag_other, unmap_at};
+use crate::stress::roles::writer::{
+    alloc_pages_checked, map_at, put_mapping_ref, tag_other, unmap_at,
+};
 use crate::stress::window::Mode;
 use crate::sync::write_once;
 
@@ -57,9 +59,7 @@ impl Script for Init {
 
     fn setup(&mut self, env: &Env, _iter: u64, plan: &Plan) {
         let zone = env.world.zone;
-        let head = zone
-            .alloc_pages(env.cpu, HPAGE_PMD_ORDER, __GFP_COMP)
-            .expect("init: out of memory");
+        let head = alloc_pages_checked(env, HPAGE_PMD_ORDER, __GFP_COMP);
         zone.get_page(head);
         map_at(
             env,
@@ -78,9 +78,7 @@ impl Script for Init {
         zone.put_page(env.cpu, head);
         // Let the reader go now: it polls for the new tail word while we allocate.
         write_once(&*env.world.step_done, iter + 1);
-        let f = zone
-            .alloc_pages(env.cpu, HPAGE_PMD_ORDER, __GFP_COMP)
-            .expect("init: out of memory");
+        let f = alloc_pages_checked(env, HPAGE_PMD_ORDER, __GFP_COMP);
         tag_other(env, f);
         self.new = Some(f);
     }

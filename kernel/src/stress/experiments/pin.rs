@@ -16,7 +16,9 @@ use crate::mm::types::GFP_KERNEL;
 use crate::stress::oracles::counts::{FirstViolation, Tally, Violation};
 use crate::stress::prng::Prng;
 use crate::stress::roles::reader::{Plan, ReadOutcome, RELEASED};
-use crate::stress::roles::writer::{map_at, put_mapping_ref, tag_at, unmap_at};
+use crate::stress::roles::writer::{
+    alloc_pages_checked, map_at, put_mapping_ref, tag_at, unmap_at,
+};
 use crate::stress::window::{spin_loops, Mode};
 use crate::sync::{read_once, smp_mb, write_once};
 
@@ -56,11 +58,7 @@ impl Script for Pin {
     }
 
     fn setup(&mut self, env: &Env, _iter: u64, plan: &Plan) {
-        let p = env
-            .world
-            .zone
-            .alloc_pages(env.cpu, 0, GFP_KERNEL)
-            .expect("pin: out of memory");
+        let p = alloc_pages_checked(env, 0, GFP_KERNEL);
         map_at(env, plan.va, p);
         self.page = Some(p);
     }

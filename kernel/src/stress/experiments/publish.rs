@@ -10,7 +10,7 @@ use crate::mm::page::Page;
 use crate::mm::types::__GFP_COMP;
 use crate::stress::prng::Prng;
 use crate::stress::roles::reader::Plan;
-use crate::stress::roles::writer::{map_at, put_mapping_ref, unmap_at};
+use crate::stress::roles::writer::{alloc_pages_checked, map_at, put_mapping_ref, unmap_at};
 use crate::stress::window::Mode;
 
 /// Order of the published compound page.
@@ -47,9 +47,7 @@ impl Script for Publish {
 
     fn step(&mut self, env: &Env, _iter: u64, plan: &Plan) {
         let zone = env.world.zone;
-        let head = zone
-            .alloc_pages(env.cpu, PUBLISH_ORDER, __GFP_COMP)
-            .expect("publish: out of memory");
+        let head = alloc_pages_checked(env, PUBLISH_ORDER, __GFP_COMP);
         zone.get_page(head);
         map_at(
             env,

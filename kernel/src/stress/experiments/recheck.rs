@@ -12,7 +12,9 @@ use crate::mm::page::Page;
 use crate::mm::types::GFP_KERNEL;
 use crate::stress::prng::Prng;
 use crate::stress::roles::reader::Plan;
-use crate::stress::roles::writer::{map_at, put_mapping_ref, tag_other, unmap_at};
+use crate::stress::roles::writer::{
+    alloc_pages_checked, map_at, put_mapping_ref, tag_other, unmap_at,
+};
 
 /// Writer state.
 pub struct Recheck {
@@ -40,11 +42,7 @@ impl Script for Recheck {
     }
 
     fn setup(&mut self, env: &Env, _iter: u64, plan: &Plan) {
-        let p = env
-            .world
-            .zone
-            .alloc_pages(env.cpu, 0, GFP_KERNEL)
-            .expect("recheck: out of memory");
+        let p = alloc_pages_checked(env, 0, GFP_KERNEL);
         map_at(env, plan.va, p);
         self.page = Some(p);
     }
@@ -57,11 +55,7 @@ impl Script for Recheck {
         if plan.choice == 1 {
             // Reallocate (the per-CPU list is LIFO: normally the very same frame) to an owner
             // outside the address space.
-            let q = env
-                .world
-                .zone
-                .alloc_pages(env.cpu, 0, GFP_KERNEL)
-                .expect("recheck: out of memory");
+            let q = alloc_pages_checked(env, 0, GFP_KERNEL);
             tag_other(env, q);
             self.other = Some(q);
         }

@@ -17,7 +17,9 @@ use crate::mm::page::Page;
 use crate::mm::types::{__GFP_COMP, GFP_KERNEL};
 use crate::stress::prng::Prng;
 use crate::stress::roles::reader::Plan;
-use crate::stress::roles::writer::{map_at, put_mapping_ref, tag_other, unmap_at};
+use crate::stress::roles::writer::{
+    alloc_pages_checked, map_at, put_mapping_ref, tag_other, unmap_at,
+};
 
 /// Order of the reused block (≤ PAGE_ALLOC_COSTLY_ORDER: it lives on the per-CPU lists).
 pub const REUSE_ORDER: usize = 3;
@@ -50,9 +52,7 @@ impl Script for Reuse {
     fn setup(&mut self, env: &Env, _iter: u64, plan: &Plan) {
         let zone = env.world.zone;
         zone.drain_local_pages(env.cpu);
-        let head = zone
-            .alloc_pages(env.cpu, REUSE_ORDER, __GFP_COMP)
-            .expect("reuse: out of memory");
+        let head = alloc_pages_checked(env, REUSE_ORDER, __GFP_COMP);
         zone.get_page(head);
         map_at(env, plan.va, zone.mem_map().nth_page(head, 1));
         self.head = Some(head);
@@ -66,12 +66,8 @@ impl Script for Reuse {
             put_mapping_ref(env, head);
         }
         zone.put_page(env.cpu, head); // the writer's reference: the block is freed (S_clr)
-        let a = zone
-            .alloc_pages(env.cpu, 0, GFP_KERNEL)
-            .expect("reuse: out of memory");
-        let b = zone
-            .alloc_pages(env.cpu, 0, GFP_KERNEL)
-            .expect("reuse: out of memory");
+        let a = alloc_pages_checked(env, 0, GFP_KERNEL);
+        let b = alloc_pages_checked(env, 0, GFP_KERNEL);
         // Normally a == old head (S_ref) and b == the old tail; map whichever is the tail.
         let (other, remapped) = if core::ptr::eq(b, tail) {
             (a, b)

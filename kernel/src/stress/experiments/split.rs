@@ -24,7 +24,7 @@ use crate::mm::types::__GFP_COMP;
 use crate::mm::zone::Zone;
 use crate::stress::prng::Prng;
 use crate::stress::roles::reader::Plan;
-use crate::stress::roles::writer::{map_at, put_mapping_ref, unmap_at};
+use crate::stress::roles::writer::{alloc_pages_checked, map_at, put_mapping_ref, unmap_at};
 use crate::stress::variants::Shootdown;
 
 /// Order of the THP (8 pages: order > 1, so FOLL_PIN uses the pincount in `page[2]`).
@@ -84,9 +84,7 @@ impl Script for Split {
 
     fn setup(&mut self, env: &Env, _iter: u64, plan: &Plan) {
         let zone = env.world.zone;
-        let head = zone
-            .alloc_pages(env.cpu, SPLIT_ORDER, __GFP_COMP)
-            .expect("split: out of memory");
+        let head = alloc_pages_checked(env, SPLIT_ORDER, __GFP_COMP);
         zone.get_page(head);
         map_at(
             env,

@@ -12,7 +12,7 @@ use crate::mm::pgtable::table::PMD_SIZE;
 use crate::mm::types::GFP_KERNEL;
 use crate::stress::prng::Prng;
 use crate::stress::roles::reader::Plan;
-use crate::stress::roles::writer::{map_at, put_mapping_ref, unmap_at};
+use crate::stress::roles::writer::{alloc_pages_checked, map_at, put_mapping_ref, unmap_at};
 
 /// Distinct 2 MiB slots the experiment cycles through (each gets its own PTE table).
 const SLOTS: u64 = 8;
@@ -39,11 +39,7 @@ impl Script for Tables {
     }
 
     fn setup(&mut self, env: &Env, _iter: u64, plan: &Plan) {
-        let p = env
-            .world
-            .zone
-            .alloc_pages(env.cpu, 0, GFP_KERNEL)
-            .expect("tables: out of memory");
+        let p = alloc_pages_checked(env, 0, GFP_KERNEL);
         map_at(env, plan.va, p);
         self.page = Some(p);
     }

@@ -9,11 +9,13 @@ use crate::mm::pgtable::table::PAGE_SIZE;
 use crate::stress::mmu::{hw_translate, HwWalk};
 use crate::stress::window::StressWindow;
 use crate::stress::world::{tag, World};
-use crate::sync::read_once;
+use crate::sync::{fetch_add, fetch_sub, read_once, Strength};
 
 /// Check every page of `out[..n]` (asked for at `va0`, `va0 + 4K`, ...) and release it:
 /// - **wrong_head**: with a valid reference on its head a page cannot leave that compound page,
 ///   so `compound_head(page) != head` proves the reference is on the wrong page (5a/5b);
+/// - **freed_while_held** (allocator side, see `roles::writer::alloc_pages_checked`): the shadow
+///   pin count of a frame is raised while this holder checks it;
 /// - **foreign_page**: the shadow owner of the frame says it belongs to someone else (another
 ///   allocation, or a different address) — GUP returned a page not mapped there (5d-i).
 ///
@@ -33,6 +35,9 @@ pub fn check_and_release(
         let Some(g) = slot.take() else { continue };
         let pfn = mm.page_to_pfn(g.page);
         let head_pfn = mm.page_to_pfn(g.head);
+        // This holder believes it holds `page` (the allocator side checks it when it hands
+        // the frame out again: freed_while_held).
+        fetch_add(world.pins_of(pfn), 1, Strength::Relaxed);
         let now = mm.compound_head(g.page);
         if !core::ptr::eq(now, g.head) {
             w.violation(Violation::WrongHead, pfn, head_pfn);
@@ -50,6 +55,7 @@ pub fn check_and_release(
             HwWalk::Fault => w.tally.mmu[2] += 1,
             HwWalk::Unavailable => {}
         }
+        fetch_sub(world.pins_of(pfn), 1, Strength::Relaxed);
         release_grabbed(ctx, &g, flags, w);
     }
 }

@@ -4,10 +4,38 @@
 use crate::mm::page::Page;
 use crate::mm::pgtable::desc::{PgProt, Pte};
 use crate::mm::pgtable::map::{map_page, unmap_page};
+use crate::mm::types::Gfp;
 use crate::stress::experiments::Env;
+use crate::stress::oracles::counts::{FirstViolation, Violation};
 use crate::stress::variants::{PtePublish, Shootdown};
 use crate::stress::world::tag;
-use crate::sync::{write_once, Strength};
+use crate::sync::{read_once, write_once, Strength};
+
+/// `alloc_pages()` for the writer, with the allocator-side shadow-pin oracle: a frame handed
+/// out while some GUP holder believes it holds it was freed while held (freed_while_held,
+/// counted in the run's merged tally with the frame's details).
+pub fn alloc_pages_checked(env: &Env, order: usize, gfp: Gfp) -> &'static Page {
+    let w = env.world;
+    let page = w
+        .zone
+        .alloc_pages(env.cpu, order, gfp)
+        .expect("experiment: out of memory");
+    let pfn = w.zone.page_to_pfn(page);
+    for k in 0..1u64 << order {
+        if read_once(w.pins_of(pfn + k)) != 0 {
+            let fv = FirstViolation {
+                cpu: env.cpu,
+                pfn: pfn + k,
+                head: pfn,
+                iter: read_once(&*w.iter_now),
+                t_ns: w.now_ns(),
+                kind: Violation::FreedWhileHeld,
+            };
+            w.merged.lock().violation(fv);
+        }
+    }
+    page
+}
 
 /// Strength of the PTE store that publishes a page (W1).
 pub fn publish_strength(env: &Env) -> Strength {
