@@ -307,3 +307,84 @@ fn v10_immediate_table_free_lets_the_walker_read_a_poisoned_table() {
         "deferred freeing keeps the table intact under the walker"
     );
 }
+
+/// The public API on a 2 MiB block mapping: `gup_fast_pmd_leaf` takes every subpage of the
+/// range with one grab on the head; FOLL_PIN of an order-9 page counts in `page[2]`; releasing
+/// restores every count.
+#[test]
+fn pmd_leaf_and_the_public_api_take_and_release_exactly() {
+    use kernel::gup::fast::{get_user_pages_fast, pin_user_pages_fast};
+    use kernel::gup::unpin::{put_user_pages, unpin_user_pages};
+    use kernel::mm::pgtable::map::{map_block_2m, unmap_block};
+    use kernel::mm::pin::compound_pincount;
+    let p = platform();
+    let zone = p.zone;
+    let mm = mm(p, 3, TableFreePolicy::Deferred);
+    let head = zone.alloc_pages(0, 9, __GFP_COMP).unwrap();
+    let pa = zone.mem_map().page_address(head);
+    map_block_2m(&mm, VA, pa, PgProt::USER_RW, Strength::AcqRel).unwrap();
+    let ctx = GupCtx::new(zone, mm.pgd, 1);
+    let before = page_ref_count(head);
+    let mut out: [Option<Grabbed>; 8] = [None; 8];
+    let n = get_user_pages_fast(&ctx, &mm, VA + 5 * PAGE_SIZE, 8, FOLL_WRITE, &mut out);
+    assert_eq!(n, 8);
+    for (k, g) in out.iter().enumerate() {
+        let g = g.unwrap();
+        assert!(core::ptr::eq(g.page, zone.mem_map().nth_page(head, 5 + k)));
+        assert!(core::ptr::eq(g.head, head));
+    }
+    assert_eq!(page_ref_count(head), before + 8);
+    let pages: Vec<&Page> = out.iter().map(|g| g.unwrap().page).collect();
+    put_user_pages(&ctx, &pages);
+    assert_eq!(page_ref_count(head), before);
+
+    let n = pin_user_pages_fast(&ctx, &mm, VA, 4, FOLL_WRITE, &mut out);
+    assert_eq!(n, 4);
+    assert_eq!(
+        compound_pincount(zone.mem_map(), head),
+        4,
+        "order > 1: exact pin count in page[2]"
+    );
+    assert_eq!(page_ref_count(head), before + 4);
+    let pages: Vec<&Page> = out[..4].iter().map(|g| g.unwrap().page).collect();
+    unpin_user_pages(&ctx, &pages);
+    assert_eq!(compound_pincount(zone.mem_map(), head), 0);
+    assert_eq!(page_ref_count(head), before);
+
+    // Beyond the block nothing is mapped: the slow path finds nothing either.
+    let n = get_user_pages_fast(&ctx, &mm, VA + (511 * PAGE_SIZE), 2, FOLL_WRITE, &mut out);
+    assert_eq!(n, 1);
+    put_user_pages(&ctx, &[out[0].unwrap().page]);
+    assert_eq!(page_ref_count(head), before);
+    assert!(unmap_block(&mm, VA).is_some());
+    zone.put_page(0, head);
+}
+
+/// FOLL_PIN of an order-0 page adds the bias to the refcount (and the slow path does too).
+#[test]
+fn small_page_pins_use_the_bias() {
+    use kernel::gup::fast::pin_user_pages_fast;
+    use kernel::gup::unpin::unpin_user_pages;
+    use kernel::gup::GUP_PIN_COUNTING_BIAS;
+    let p = platform();
+    let zone = p.zone;
+    let mm = mm(p, 4, TableFreePolicy::Deferred);
+    let page = zone.alloc_pages(0, 0, GFP_KERNEL).unwrap();
+    map(&mm, zone, VA, page);
+    let ctx = GupCtx::new(zone, mm.pgd, 1);
+    let mut out: [Option<Grabbed>; 1] = [None];
+    assert_eq!(
+        pin_user_pages_fast(&ctx, &mm, VA, 1, FOLL_WRITE, &mut out),
+        1
+    );
+    assert_eq!(page_ref_count(page), 1 + GUP_PIN_COUNTING_BIAS);
+    unpin_user_pages(&ctx, &[out[0].unwrap().page]);
+    assert_eq!(page_ref_count(page), 1);
+    // The locked slow path grabs the same way.
+    let g = kernel::gup::grab::try_grab_page(&ctx, page, FOLL_PIN).unwrap();
+    assert_eq!(page_ref_count(page), 1 + GUP_PIN_COUNTING_BIAS);
+    release_grabbed(&ctx, &g, FOLL_PIN, &mut kernel::gup::window::NoWindow);
+    assert_eq!(page_ref_count(page), 1);
+    assert!(unmap_page(&mm, VA).is_some());
+    zone.put_page(0, page);
+}
