@@ -3,10 +3,10 @@
 //! `cargo test -p kernel --release -- --ignored --nocapture --test-threads=1 bench_`.
 #![cfg(not(loom))]
 
-use kernel::bench::{mm_benches, BenchSpec, MmBenchEnv};
+use kernel::bench::{gup_benches, mm_benches, BenchSpec, MmBenchEnv};
 use kernel::mm::knobs::MmKnobs;
 use kernel::mm::memmap::alloc_leaked_ram;
-use kernel::mm::pgtable::{HeapTableAlloc, PgtableAlloc};
+use kernel::mm::pgtable::{HeapTableAlloc, PgtableAlloc, ZonePgtableAlloc};
 
 #[test]
 #[ignore = "benchmark: run through `cargo xtask bench`"]
@@ -18,11 +18,15 @@ fn bench_mm() {
     // else; host addresses play physical addresses.
     let zone = Box::leak(Box::new(unsafe { kernel::mm::build_zone(&[ram]) }));
     zone.set_knobs(MmKnobs::LINUX_V5_14);
-    let tables: &'static HeapTableAlloc = Box::leak(Box::new(HeapTableAlloc::new()));
+    // Table pages from the zone, as in the image (GUP-fast refuses tables outside RAM).
+    let tables: &'static ZonePgtableAlloc = Box::leak(Box::new(ZonePgtableAlloc::new(zone)));
     // A stand-in kernel root: an empty level-0 table (the host has no identity map to share).
-    let kernel_pgd = tables.alloc_table().expect("table");
+    let kernel_pgd = HeapTableAlloc::new().alloc_table().expect("table");
     let env = MmBenchEnv::new(zone, kernel_pgd, tables, 1).expect("bench address space");
     for r in mm_benches(&env, 0, BenchSpec::from_iters(200_000)) {
+        r.emit("host");
+    }
+    for r in gup_benches(&env, 0, BenchSpec::from_iters(200_000)) {
         r.emit("host");
     }
 }

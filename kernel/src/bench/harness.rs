@@ -74,6 +74,8 @@ impl BenchResult {
 }
 
 /// Time `body(i)` for `i in 0..iters`, `reps` times; `body` must do one operation per call.
+/// The whole loop is timed, so operations far shorter than a counter tick are measured
+/// correctly.
 pub fn measure(name: &'static str, spec: BenchSpec, mut body: impl FnMut(u64)) -> BenchResult {
     let h = hal();
     let hz = h.counter_hz().max(1) as u128;
@@ -88,9 +90,36 @@ pub fn measure(name: &'static str, spec: BenchSpec, mut body: impl FnMut(u64)) -
             body(i);
         }
         let ticks = h.counter().wrapping_sub(t0) as u128;
+        per_op.push((ticks * 1_000_000_000_000 / hz / spec.iters as u128) as u64);
+    }
+    summarize(name, spec, per_op)
+}
+
+/// Like [`measure`], but `body(i)` returns the counter ticks of the part it wants timed
+/// (setup or cleanup around it is excluded). For operations much longer than a counter tick.
+pub fn measure_ticks(
+    name: &'static str,
+    spec: BenchSpec,
+    mut body: impl FnMut(u64) -> u64,
+) -> BenchResult {
+    let hz = hal().counter_hz().max(1) as u128;
+    let mut per_op: Vec<u64> = Vec::with_capacity(spec.reps);
+    // One warm-up repetition (caches, TLB, per-CPU lists filled) that is not reported.
+    for i in 0..spec.iters {
+        body(i);
+    }
+    for _ in 0..spec.reps {
+        let mut ticks: u128 = 0;
+        for i in 0..spec.iters {
+            ticks += body(i) as u128;
+        }
         let ps = ticks * 1_000_000_000_000 / hz / spec.iters as u128;
         per_op.push(ps as u64);
     }
+    summarize(name, spec, per_op)
+}
+
+fn summarize(name: &'static str, spec: BenchSpec, mut per_op: Vec<u64>) -> BenchResult {
     per_op.sort_unstable();
     BenchResult {
         name,

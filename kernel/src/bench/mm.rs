@@ -13,8 +13,8 @@ use alloc::vec::Vec;
 
 /// What the benches run on: a zone and an address space whose tables come from `alloc`.
 pub struct MmBenchEnv {
-    zone: &'static Zone,
-    mm: MmStruct<'static>,
+    pub(super) zone: &'static Zone,
+    pub(super) mm: MmStruct<'static>,
 }
 
 impl MmBenchEnv {

@@ -5,10 +5,12 @@
 //!
 //! Numbers are what this run measured; nothing is scaled or assumed.
 
+mod gup;
 mod harness;
 mod mm;
 
-pub use harness::{measure, BenchResult, BenchSpec};
+pub use gup::gup_benches;
+pub use harness::{measure, measure_ticks, BenchResult, BenchSpec};
 pub use mm::{mm_benches, MmBenchEnv};
 
 /// The `run=bench` entry: CPU 0 runs every bench on the kernel's zone; the others wait.
@@ -20,6 +22,9 @@ pub fn run(ctx: &crate::run::RunCtx) -> bool {
         ok = match MmBenchEnv::kernel(ctx.ncpus) {
             Ok(env) => {
                 for r in mm_benches(&env, ctx.cpu, spec) {
+                    r.emit("qemu");
+                }
+                for r in gup_benches(&env, ctx.cpu, spec) {
                     r.emit("qemu");
                 }
                 true
