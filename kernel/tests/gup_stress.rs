@@ -32,6 +32,7 @@ fn run(plat: &'static Platform, id: &str, seed: u64, iters: u64, asid: u16) -> (
     let desc = find(id).unwrap();
     let params = Params {
         seed,
+        run_seed: seed,
         iters,
         time_ticks: 60_000_000_000,
         widen: 64,

@@ -22,8 +22,10 @@ pub struct ResultRow<'a> {
     pub class: RaceClass,
     /// Memory model the verdict assumed.
     pub memmodel: MemModel,
-    /// Seed of this experiment × variant.
+    /// The run's seed (`seed=`; replays the row with the same variant and experiment).
     pub seed: u64,
+    /// The row's own seed, derived from the run seed and the row's names.
+    pub row_seed: u64,
     /// Milliseconds it ran.
     pub elapsed_ms: u64,
     /// CPUs that took part.
@@ -71,6 +73,7 @@ impl ResultRow<'_> {
             .str("verdict", self.verdict.name())
             .str("expected", self.expected.name())
             .u64("seed", self.seed)
+            .u64("row_seed", self.row_seed)
             .bool("emulated", false)
             .str("memmodel", self.memmodel.name())
             .str("race_class", self.class.name())
@@ -146,6 +149,7 @@ mod tests {
             class: RaceClass::Logical,
             memmodel: MemModel::Tso,
             seed: 7,
+            row_seed: 8,
             elapsed_ms: 3,
             cpus: 2,
             window: "handshake",

@@ -67,6 +67,13 @@ fn plan(args: &BootArgs) -> Result<Vec<(&'static VariantDesc, Experiment)>, allo
     Ok(out)
 }
 
+/// FNV-1a of a name (row seeds).
+fn name_hash(s: &str) -> u64 {
+    s.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ b as u64).wrapping_mul(0x100_0000_01b3)
+    })
+}
+
 fn run_matrix(ctx: &RunCtx, name: &'static str, iters: u64, time_ms: u64) -> bool {
     let rows = match plan(ctx.args) {
         Ok(r) => r,
@@ -105,9 +112,12 @@ fn run_matrix(ctx: &RunCtx, name: &'static str, iters: u64, time_ms: u64) -> boo
     let mm_start = super::oracles::mm_counters::MmSnapshot::take(plat.zone);
     let mut passed = true;
     for (i, (desc, exp)) in rows.iter().enumerate() {
-        let mut s = ctx.seed ^ (i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        // The row's seed depends on the run seed and the row's names only, so `seed=<run seed>
+        // variant=<id> experiment=<name>` replays one row of a bigger run.
+        let mut s = ctx.seed ^ name_hash(desc.id) ^ name_hash(exp.name()).rotate_left(17);
         let params = Params {
             seed: splitmix64(&mut s),
+            run_seed: ctx.seed,
             iters,
             time_ticks: (time_ms as u128 * hz as u128 / 1000) as u64,
             widen,

@@ -71,6 +71,22 @@ impl Limit {
     }
 }
 
+/// A poll of the kernel deadline for spin loops, at most every 256 turns (see [`Limit`] for
+/// why a counter read per turn is too expensive under TCG).
+#[derive(Default)]
+pub struct DeadlinePoll(u32);
+
+impl DeadlinePoll {
+    /// Call once per turn of a spin loop.
+    #[inline(always)]
+    pub fn poll(&mut self) {
+        self.0 = self.0.wrapping_add(1);
+        if self.0.is_multiple_of(256) {
+            crate::run::deadline::check();
+        }
+    }
+}
+
 /// Spin `n` times without touching memory.
 #[inline(always)]
 pub fn spin_loops(n: u64) {

@@ -14,8 +14,10 @@ use crate::sync::{read_once, smp_mb, AtomicU64};
 /// Budgets and knobs of one run (from bootargs, identical on every CPU).
 #[derive(Clone, Copy, Debug)]
 pub struct Params {
-    /// Seed of this experiment × variant (run seed mixed with the variant index).
+    /// Seed of this experiment × variant (the run seed mixed with the row's names).
     pub seed: u64,
+    /// The run's seed (`seed=`): replays this row with the same variant and experiment.
+    pub run_seed: u64,
     /// Iteration budget.
     pub iters: u64,
     /// Time budget in counter ticks.

@@ -22,7 +22,7 @@ use crate::stress::roles::churn::churn_round;
 use crate::stress::roles::reader::{read_gup, Plan, ReadOutcome};
 use crate::stress::roles::Role;
 use crate::stress::variants::Foll;
-use crate::stress::window::{spin_loops, Mode};
+use crate::stress::window::{spin_loops, DeadlinePoll, Mode};
 use crate::sync::{read_once, write_once};
 
 /// One race, as a writer script around a reader window.
@@ -145,25 +145,27 @@ fn run_role<V: Variant, S: Script>(env: &Env, role: Role) -> Tally {
             }
         }
         // The one rendezvous per iteration, of the scripted pair only.
-        world.pair.wait();
+        let mut dp = DeadlinePoll::default();
+        world.pair.wait_with(|| dp.poll());
         if read_once(&world.stop) != 0 {
             break;
         }
         if let Some(wr) = writer.as_mut() {
             // The reader's window, or its end (it always reaches one of them; a vCPU thread
             // descheduled by the host only delays it, so no time limit here).
+            let mut dp = DeadlinePoll::default();
             while S::WRITER_WAITS
                 && read_once(&*world.reader_at) != iter + 1
                 && read_once(&*world.reader_done) != iter + 1
             {
-                crate::run::deadline::check();
+                dp.poll();
                 core::hint::spin_loop();
             }
             wr.step(env, iter, &plan);
             write_once(&*world.step_done, iter + 1);
             // Teardown only once the scripted reader has released everything.
             while read_once(&*world.reader_done) != iter + 1 {
-                crate::run::deadline::check();
+                dp.poll();
                 core::hint::spin_loop();
             }
             wr.teardown(env, iter, &plan);
