@@ -21,7 +21,7 @@ use alloc::vec::Vec;
 /// Default iteration budget per experiment × variant.
 pub const DEFAULT_ITERS: u64 = 100_000;
 /// Default time budget per experiment × variant (ms).
-pub const DEFAULT_TIME_MS: u64 = 20_000;
+pub const DEFAULT_TIME_MS: u64 = 6_000;
 /// Suite: time per variant (ms); 15 rows ≈ one minute.
 pub const SUITE_TIME_MS: u64 = 4_000;
 /// Default widening of free-running readers' windows (spin loops).
@@ -115,11 +115,19 @@ fn run_matrix(ctx: &RunCtx, name: &'static str, iters: u64, time_ms: u64) -> boo
         // The row's seed depends on the run seed and the row's names only, so `seed=<run seed>
         // variant=<id> experiment=<name>` replays one row of a bigger run.
         let mut s = ctx.seed ^ name_hash(desc.id) ^ name_hash(exp.name()).rotate_left(17);
+        // Stay inside the kernel deadline (`deadline_ms=`, which xtask derives from its
+        // timeout): share what is left (minus a margin for setup, audits and records) among
+        // the rows still to run.
+        let mut row_ms = time_ms;
+        if let Some(d) = ctx.args.deadline_ms {
+            let left = (d * 85 / 100).saturating_sub(crate::run::deadline::elapsed_ms());
+            row_ms = row_ms.min((left / (rows.len() - i) as u64).max(100));
+        }
         let params = Params {
             seed: splitmix64(&mut s),
             run_seed: ctx.seed,
             iters,
-            time_ticks: (time_ms as u128 * hz as u128 / 1000) as u64,
+            time_ticks: (row_ms as u128 * hz as u128 / 1000) as u64,
             widen,
             window_ticks: (WINDOW_US as u128 * hz as u128 / 1_000_000).max(1) as u64,
             memmodel: mm,
