@@ -2,12 +2,15 @@
 //! `page_try_share_anon_rmap()`: the writer clears the PTE, `smp_mb()`, checks
 //! `page_maybe_dma_pinned()`; not pinned → the page becomes shared (re-mapped read-only),
 //! pinned → the PTE is restored. The reader pins, then (`smp_mb__after_atomic()`, removed in
-//! V9) rechecks the PTE. Reader accepted ∧ writer saw "not pinned" is the store-buffering
-//! outcome: a pinned page made shared (pinned_page_shared). Both start at the rendezvous.
+//! V9) rechecks the PTE. Reader accepted a pin ∧ writer saw "not pinned" while the pin was
+//! held is the store-buffering outcome: a pinned page made shared (pinned_page_shared). The
+//! reader signals after R0 and goes on; the writer starts after a seeded delay, so its check
+//! lands before, inside or after the reader's pin → recheck window.
 
 use super::script::{foll_flags, Script};
 use super::Env;
 use crate::gup::window::Site;
+use crate::gup::FOLL_PIN;
 use crate::mm::page::Page;
 use crate::mm::pgtable::desc::PgProt;
 use crate::mm::pgtable::map::map_page;
@@ -22,6 +25,10 @@ use crate::stress::roles::writer::{
 use crate::stress::window::{spin_loops, Mode};
 use crate::sync::{read_once, smp_mb, write_once};
 
+/// The writer's seeded delay before its check, in spin loops: spread so that the check lands
+/// before, inside and after the reader's pin → recheck window.
+const PIN_DELAY: u64 = 64;
+
 /// `aux` slots.
 const SHARED: usize = 0;
 const ACCEPTED: usize = 1;
@@ -33,8 +40,7 @@ pub struct Pin {
 }
 
 impl Script for Pin {
-    const SITE: Site = Site::BeforeRecheck;
-    const WRITER_WAITS: bool = false;
+    const SITE: Site = Site::AfterPte;
     const HOLD_UNTIL_STEP: bool = true;
 
     fn new(_env: &Env) -> Self {
@@ -45,7 +51,7 @@ impl Script for Pin {
     }
 
     fn reader_mode() -> Mode {
-        Mode::Free
+        Mode::Signal(Site::AfterPte)
     }
 
     fn plan(env: &Env, _iter: u64, rng: &mut Prng) -> Plan {
@@ -53,7 +59,7 @@ impl Script for Pin {
             va: env.world.va_base,
             nr: 1,
             flags: foll_flags(env, rng),
-            choice: rng.below(64),
+            choice: rng.below(PIN_DELAY),
         }
     }
 
@@ -113,8 +119,9 @@ impl Script for Pin {
         }
     }
 
-    fn after_read(env: &Env, iter: u64, _plan: &Plan, out: &ReadOutcome, _tally: &mut Tally) {
-        if out.fast > 0 {
+    fn after_read(env: &Env, iter: u64, plan: &Plan, out: &ReadOutcome, _tally: &mut Tally) {
+        // Only a pin counts: a FOLL_GET reference is not what the checker looks for.
+        if out.fast > 0 && plan.flags & FOLL_PIN != 0 {
             write_once(&*env.world.aux[ACCEPTED], iter + 1);
         }
     }
