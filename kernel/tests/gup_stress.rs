@@ -7,6 +7,7 @@ use kernel::mm::memmap::alloc_leaked_ram;
 use kernel::mm::zone::Zone;
 use kernel::smp::Barrier;
 use kernel::stress::driver::run_one;
+use kernel::stress::experiments::Experiment;
 use kernel::stress::oracles::counts::{Tally, Violation};
 use kernel::stress::platform::Platform;
 use kernel::stress::variants::find;
@@ -15,6 +16,9 @@ use kernel::stress::world::Params;
 use std::sync::Arc;
 
 const CPUS: usize = 2;
+
+/// The driver publishes its world through a static: experiments run one at a time.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 fn seed() -> u64 {
     std::env::var("GUPBED_SEED")
@@ -28,8 +32,16 @@ fn seed() -> u64 {
         })
 }
 
-fn run(plat: &'static Platform, id: &str, seed: u64, iters: u64, asid: u16) -> (Tally, bool) {
+fn run(
+    plat: &'static Platform,
+    id: &str,
+    exp: Option<Experiment>,
+    seed: u64,
+    iters: u64,
+    asid: u16,
+) -> (Tally, bool) {
     let desc = find(id).unwrap();
+    let exp = exp.unwrap_or(desc.experiment);
     let params = Params {
         seed,
         run_seed: seed,
@@ -45,17 +57,7 @@ fn run(plat: &'static Platform, id: &str, seed: u64, iters: u64, asid: u16) -> (
             let b = barrier.clone();
             std::thread::spawn(move || {
                 kernel::hal::host::set_cpu(cpu);
-                run_one(
-                    plat,
-                    cpu,
-                    CPUS,
-                    &b,
-                    "test",
-                    desc,
-                    desc.experiment,
-                    params,
-                    asid,
-                )
+                run_one(plat, cpu, CPUS, &b, "test", desc, exp, params, asid)
             })
         })
         .collect();
@@ -68,9 +70,9 @@ fn run(plat: &'static Platform, id: &str, seed: u64, iters: u64, asid: u16) -> (
     res.unwrap()
 }
 
-/// One test (the driver publishes its world through a static: experiments run one at a time).
 #[test]
 fn logical_races_are_reproduced_and_the_fixed_reader_stays_clean() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     kernel::hal::host::install_host(CPUS);
     let ram = alloc_leaked_ram(8192, 10);
     // SAFETY: the leaked allocation is ours for the rest of the process.
@@ -86,7 +88,7 @@ fn logical_races_are_reproduced_and_the_fixed_reader_stays_clean() {
     .enumerate()
     {
         let iters = if id == "V1i" { 50 } else { 300 };
-        let (t, passed) = run(plat, id, seed ^ i as u64, iters, 1 + i as u16);
+        let (t, passed) = run(plat, id, None, seed ^ i as u64, iters, 1 + i as u16);
         let violations = t.total_violations();
         let kinds: Vec<_> = Violation::ALL
             .iter()
@@ -117,5 +119,29 @@ fn logical_races_are_reproduced_and_the_fixed_reader_stays_clean() {
         }
         assert_eq!(t.iters, iters, "{id} ran its whole budget");
         let _ = Verdict::Clean;
+    }
+}
+
+/// The fixed reader against every experiment's script: no oracle may fire (a false positive
+/// in any experiment's oracle shows here).
+#[test]
+fn the_fixed_reader_is_clean_on_every_experiment() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    kernel::hal::host::install_host(CPUS);
+    let ram = alloc_leaked_ram(8192, 10);
+    // SAFETY: the leaked allocation is ours for the rest of the process.
+    let zone: &'static Zone = Box::leak(Box::new(unsafe { kernel::mm::build_zone(&[ram]) }));
+    let plat: &'static Platform = Box::leak(Box::new(Platform::new(zone, CPUS, None)));
+    let seed = seed();
+    println!("gup_stress V0 seed={seed}");
+    for (i, e) in Experiment::ALL.into_iter().enumerate() {
+        let (t, passed) = run(plat, "V0", Some(e), seed ^ i as u64, 300, 20 + i as u16);
+        assert_eq!(
+            t.total_violations(),
+            0,
+            "V0 on {} (seed {seed}): {t:?}",
+            e.name()
+        );
+        assert!(passed);
     }
 }
