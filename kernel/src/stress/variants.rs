@@ -137,11 +137,6 @@ impl VariantDesc {
             },
         }
     }
-
-    /// The reader-side knobs, for the `run_start` record.
-    pub fn reader_knobs(&self) -> &'static str {
-        self.what
-    }
 }
 
 macro_rules! marker {
