@@ -17,6 +17,9 @@ pub mod bootargs;
 pub mod console;
 pub mod gup;
 pub mod hal;
+// Litmus calibration keeps its shared state behind a `kernel::sync` atomic static.
+#[cfg(not(loom))]
+pub mod litmus;
 pub mod mm;
 pub mod record;
 pub mod run;

@@ -21,4 +21,6 @@ pub static RUNS: &[RunDesc] = &[
     RunDesc { name: "mm-stress", help: "all CPUs: mixed-order alloc/free via per-CPU lists, cross-CPU frees, THP splits; drain + audit (iters=, seed=, pcp=, init_order=)", entry: crate::mm::stress::run },
     #[cfg(not(loom))]
     RunDesc { name: "bench", help: "CPU 0: allocator, page-table and GUP-fast benches, median of 11 repetitions (iters=)", entry: crate::bench::run },
+    #[cfg(not(loom))]
+    RunDesc { name: "litmus", help: "CPU pairs: MP/SB/LB/2+2W litmus tests and fenced forms; measured memory model, fails on a fenced violation (iters= per test, memmodel=)", entry: crate::litmus::run },
 ];

@@ -1,0 +1,48 @@
+//! Litmus tests: measure which reorderings the platform can show, instead of trusting the
+//! host's `memmodel=` claim.
+//!
+//! QEMU TCG on an x86-64 host keeps guest stores in order (TSO-like): store→store races (spec
+//! V3, V4) cannot occur there, and "no violation" proves nothing. A weak CPU (Cortex-A72) shows
+//! MP/SB weak outcomes. The engine runs MP, SB, LB, 2+2W, half-fenced MP forms that attribute a
+//! weak MP outcome to one side, and fenced/ordered forms that the Arm model forbids (any weak
+//! outcome there is a platform or emulator bug: the run fails).
+//!
+//! - [`tests`]: the table (bodies through `kernel::sync`, verdicts of the Arm and C11 models).
+//! - [`engine`]: one pair of CPUs, batches of instances, per-instance rendezvous, tallies.
+//! - [`calibrate()`]: every pair of CPUs runs the table; returns a [`Calibration`] (other runs
+//!   call it first to get a measured model).
+//! - [`report`]: `litmus` and `calibration` records.
+
+pub mod calibrate;
+pub(crate) mod deps;
+pub mod engine;
+mod pairs;
+pub mod report;
+pub mod tests;
+
+pub use calibrate::{Calibration, Evidence, MeasuredModel, TestResult};
+pub use pairs::calibrate;
+pub use tests::Reordering;
+
+use crate::record::Record;
+use crate::run::RunCtx;
+
+/// Default instances per test per pair of CPUs.
+pub const DEFAULT_ITERS: u64 = 200_000;
+
+/// The `litmus` run: calibrate with `iters=` instances per test (default [`DEFAULT_ITERS`]);
+/// passes unless a fenced test showed its weak outcome (or fewer than 2 CPUs are online).
+pub fn run(ctx: &RunCtx) -> bool {
+    let c = calibrate(ctx, ctx.iters_or(DEFAULT_ITERS));
+    let passed = !c.fenced_violation && c.model != MeasuredModel::Unmeasured;
+    if ctx.is_boot_cpu() {
+        Record::new("result")
+            .str("run", "litmus")
+            .bool("passed", passed)
+            .str("memmodel_measured", c.model.name())
+            .bool("fenced_violation", c.fenced_violation)
+            .u64("instances", c.instances())
+            .emit();
+    }
+    passed
+}
