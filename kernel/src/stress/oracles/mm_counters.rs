@@ -32,16 +32,16 @@ fn kind_of(r: BadReason) -> Violation {
         BadReason::StaleCompoundHead | BadReason::StaleFlagsAtAlloc => Violation::StaleTail,
         BadReason::PutOnZeroRefcount => Violation::RefUnderflow,
         BadReason::PoisonOverwritten => Violation::UseAfterFree,
-        BadReason::DoubleFree | BadReason::BadStateAtFree => Violation::FreedWhileHeld,
+        BadReason::DoubleFree => Violation::DoubleFree,
+        BadReason::BadStateAtFree => Violation::MmBadState,
         BadReason::AuditInconsistent => Violation::AuditDirty,
     }
 }
 
 /// Add the allocator events between `before` and `after` to `t`. The zone keeps details of
-/// its very first event only: they are used when that event belongs to this run (the kind is
-/// then exact); otherwise the events are counted as `freed_while_held` (double free or bad
-/// state at free) or `nonzero_refcount`-class `stale_tail`… by the coarse counter they came
-/// from.
+/// its very first event only: when that event belongs to this run it is counted with its exact
+/// kind and details; every other event is counted by the coarse counter it came from
+/// (`double_free` or `mm_bad_state`).
 pub fn add_mm_events(
     zone: &Zone,
     before: MmSnapshot,
