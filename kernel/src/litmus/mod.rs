@@ -41,6 +41,7 @@ pub fn run(ctx: &RunCtx) -> bool {
             .bool("passed", passed)
             .str("memmodel_measured", c.model.name())
             .bool("fenced_violation", c.fenced_violation)
+            .bool("lkmm_violation", c.lkmm_violation)
             .u64("instances", c.instances())
             .emit();
     }
