@@ -48,7 +48,7 @@ fn run(
         iters,
         time_ticks: 60_000_000_000,
         widen: 64,
-        window_ticks: 2_000_000, // 2 ms of host time: threads may be descheduled
+        window_ticks: 50_000_000, // 50 ms of host time: threads may be descheduled
         memmodel: MemModel::Tso,
     };
     let barrier = Arc::new(Barrier::new(CPUS));
