@@ -89,7 +89,10 @@ impl Barrier {
     /// Wait until all participants arrived, polling the kernel deadline while spinning.
     /// Returns true on exactly one participant per round (the last to arrive).
     pub fn wait(&self) -> bool {
-        self.wait_with(crate::run::deadline::check)
+        let mut p = crate::run::deadline::Poller::new();
+        self.wait_with(|| {
+            p.poll();
+        })
     }
 
     /// [`Barrier::wait`] with a caller-chosen poll function called while spinning (host tests

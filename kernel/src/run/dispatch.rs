@@ -64,8 +64,9 @@ pub fn main(cpu: usize, ncpus: usize, info: CpuInfo) -> ! {
         rec.u64("cpus", ncpus as u64).emit();
         GO.store(true, Ordering::Release);
     } else {
+        let mut p = deadline::Poller::new();
         while !GO.load(Ordering::Acquire) {
-            deadline::check();
+            p.poll();
             crate::smp::spin_hint();
         }
     }

@@ -153,11 +153,14 @@ impl<'a> TableRcu<'a> {
 
     /// `synchronize_rcu()` + flush, from CPU `cpu` (outside a read-side section): report a
     /// quiescent state for `cpu`, wait until every table queued so far can be freed, free
-    /// them. The other CPUs must keep reporting (or be idle), or this spins forever.
+    /// them. The other CPUs must keep reporting (or be idle); if one stops, the wait ends at
+    /// the kernel deadline (exit code 4) instead of spinning forever.
     pub fn synchronize(&self, cpu: usize) {
         let target = read_once(&self.gp_seq);
         self.rcu_quiescent_state(cpu);
+        let mut p = crate::run::deadline::Poller::new();
         while self.completed() < target {
+            p.poll();
             core::hint::spin_loop();
         }
         self.tlb_table_flush();
