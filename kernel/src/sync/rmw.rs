@@ -7,7 +7,8 @@ use super::atomics::AtomicWord;
 use super::Strength;
 use core::sync::atomic::Ordering;
 
-/// Ordering of the RMW instruction itself for a strength; `Full` adds a trailing `smp_mb()`.
+/// Ordering of the RMW instruction itself for a strength; `Full` adds barriers (see [`before`]
+/// and [`after`]).
 #[inline(always)]
 fn rmw_order(s: Strength) -> Ordering {
     match s {
@@ -21,19 +22,32 @@ fn rmw_order(s: Strength) -> Ordering {
     }
 }
 
+/// Leading barrier of a fully ordered RMW. On target the release store-exclusive already
+/// orders every earlier access before the write. On host and under loom a C11 SeqCst RMW does
+/// not order an earlier relaxed store before a later relaxed load on other locations (Linux's
+/// "fully ordered" does), so it is bracketed by SeqCst fences, i.e. `smp_mb()` on both sides.
 #[inline(always)]
-fn after(s: Strength) {
-    #[cfg(all(target_arch = "aarch64", not(loom)))]
+fn before(s: Strength) {
+    #[cfg(not(all(target_arch = "aarch64", not(loom))))]
     if s == Strength::Full {
         super::smp_mb();
     }
-    #[cfg(not(all(target_arch = "aarch64", not(loom))))]
+    #[cfg(all(target_arch = "aarch64", not(loom)))]
     let _ = s;
+}
+
+/// Trailing barrier of a fully ordered RMW (`dmb ish` on target, a SeqCst fence elsewhere).
+#[inline(always)]
+fn after(s: Strength) {
+    if s == Strength::Full {
+        super::smp_mb();
+    }
 }
 
 /// `atomic_fetch_add` with strength `s`; returns the old value.
 #[inline(always)]
 pub fn fetch_add<A: AtomicWord>(a: &A, v: A::V, s: Strength) -> A::V {
+    before(s);
     let old = a.fetch_add_(v, rmw_order(s));
     after(s);
     old
@@ -42,6 +56,7 @@ pub fn fetch_add<A: AtomicWord>(a: &A, v: A::V, s: Strength) -> A::V {
 /// `atomic_fetch_sub` with strength `s`; returns the old value.
 #[inline(always)]
 pub fn fetch_sub<A: AtomicWord>(a: &A, v: A::V, s: Strength) -> A::V {
+    before(s);
     let old = a.fetch_sub_(v, rmw_order(s));
     after(s);
     old
@@ -75,6 +90,7 @@ pub fn atomic_sub<A: AtomicWord>(a: &A, v: A::V) {
 /// found (equal to `old` on success).
 #[inline(always)]
 pub fn cmpxchg<A: AtomicWord>(a: &A, old: A::V, new: A::V, s: Strength) -> A::V {
+    before(s);
     match a.cas_(old, new, rmw_order(s), Ordering::Relaxed) {
         Ok(v) => {
             after(s);
@@ -88,6 +104,7 @@ pub fn cmpxchg<A: AtomicWord>(a: &A, old: A::V, new: A::V, s: Strength) -> A::V 
 /// `unless`. Returns true if it added. Unordered when it fails.
 #[inline(always)]
 pub fn add_unless<A: AtomicWord>(a: &A, v: A::V, unless: A::V, s: Strength) -> bool {
+    before(s);
     let mut cur = a.load_(Ordering::Relaxed);
     loop {
         if cur == unless {
