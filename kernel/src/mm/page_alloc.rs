@@ -224,10 +224,15 @@ impl Zone {
 
     /// `__free_pages(page, order)`: drop a reference; free the block if it was the last. If
     /// not, and the block is not compound, free the upper parts now (v5.10+ behaviour).
+    ///
+    /// `PageHead` is read *before* the put (v5.16+ "get PageHead before we drop reference"):
+    /// once our reference is gone, a speculative holder may free the page and it may come
+    /// back as somebody else's compound head, which would leak the upper parts.
     pub fn __free_pages(&self, cpu: usize, page: &Page, mut order: usize) {
+        let head = PageHead(page);
         if self.put_page_testzero(cpu, page) {
             self.free_the_page(cpu, page, order);
-        } else if !PageHead(page) {
+        } else if !head {
             while order > 0 {
                 order -= 1;
                 self.free_the_page(cpu, self.mm.nth_page(page, 1 << order), order);
