@@ -21,7 +21,8 @@ use core::sync::atomic::{AtomicU64, Ordering::Relaxed};
 pub const DEFAULT_ITERS: u64 = 20_000;
 
 /// A block in flight between CPUs: (pfn, order, compound).
-type Msg = (u64, u8, bool);
+/// A held block: (first pfn, order, compound, canary written into its first and last frame).
+type Msg = (u64, u8, bool, u64);
 
 /// State shared by the CPUs of one stress run.
 pub struct StressShared {
@@ -100,8 +101,11 @@ impl Rng {
     }
 }
 
-fn canary(pfn: u64) -> u64 {
-    0x5a5a_0000_0000_0000 ^ pfn
+/// A canary unique to one ownership of one block: the owning CPU and its allocation sequence
+/// number, so a frame handed to two owners at once (or clobbered by a later owner) does not
+/// carry the value its first owner checks.
+fn canary(cpu: usize, seq: u64) -> u64 {
+    0x5a00_0000_0000_0000 | (cpu as u64) << 48 | (seq & 0xffff_ffff_ffff)
 }
 
 struct Cpu<'a> {
@@ -110,6 +114,8 @@ struct Cpu<'a> {
     cpu: usize,
     held: Vec<Msg>,
     held_frames: usize,
+    /// Allocation sequence number (canary uniqueness).
+    seq: u64,
 }
 
 impl Cpu<'_> {
@@ -117,15 +123,21 @@ impl Cpu<'_> {
         self.z.pfn_to_page(pfn)
     }
 
-    fn set_canary(&self, pfn: u64) {
+    /// A fresh canary for a block this CPU now owns.
+    fn next_canary(&mut self) -> u64 {
+        self.seq += 1;
+        canary(self.cpu, self.seq)
+    }
+
+    fn set_canary(&self, pfn: u64, value: u64) {
         if let Some(w) = self.z.mem_map().frame_words(self.page(pfn)) {
-            w[0].store(canary(pfn), Relaxed);
+            w[0].store(value, Relaxed);
         }
     }
 
-    fn check_canary(&self, pfn: u64) {
+    fn check_canary(&self, pfn: u64, value: u64) {
         if let Some(w) = self.z.mem_map().frame_words(self.page(pfn)) {
-            if w[0].load(Relaxed) != canary(pfn) {
+            if w[0].load(Relaxed) != value {
                 self.sh.canary_bad.fetch_add(1, Relaxed);
             }
         }
@@ -151,16 +163,17 @@ impl Cpu<'_> {
         if !ok {
             self.sh.state_bad.fetch_add(1, Relaxed);
         }
-        self.set_canary(pfn);
-        self.set_canary(pfn + (1 << order) - 1);
-        self.held.push((pfn, order, compound));
+        let c = self.next_canary();
+        self.set_canary(pfn, c);
+        self.set_canary(pfn + (1 << order) - 1, c);
+        self.held.push((pfn, order, compound, c));
         self.held_frames += 1 << order;
     }
 
     /// Free a block this CPU holds now (its own or one received).
-    fn free_block(&self, (pfn, order, compound): Msg) {
-        self.check_canary(pfn);
-        self.check_canary(pfn + (1 << order) - 1);
+    fn free_block(&self, (pfn, order, compound, c): Msg) {
+        self.check_canary(pfn, c);
+        self.check_canary(pfn + (1 << order) - 1, c);
         let p = self.page(pfn);
         if compound || order == 0 {
             self.z.put_page(self.cpu, p);
@@ -189,17 +202,18 @@ impl Cpu<'_> {
         else {
             return;
         };
-        let (pfn, order, _) = self.held.swap_remove(i);
+        let (pfn, order, _, c) = self.held.swap_remove(i);
         self.held_frames -= 1 << order;
         let k = rng.below(1 << order);
-        self.check_canary(pfn);
+        self.check_canary(pfn, c);
         if split_huge_page(self.z, self.cpu, self.page(pfn + k), &mut NoMappings).is_err() {
             self.sh.state_bad.fetch_add(1, Relaxed); // nobody else holds a reference
             return;
         }
         self.sh.splits.fetch_add(1, Relaxed);
-        self.set_canary(pfn + k);
-        self.held.push((pfn + k, 0, false));
+        let c = self.next_canary();
+        self.set_canary(pfn + k, c);
+        self.held.push((pfn + k, 0, false, c));
         self.held_frames += 1;
     }
 
@@ -240,6 +254,7 @@ pub fn stress_zone(
         cpu,
         held: Vec::new(),
         held_frames: 0,
+        seq: 0,
     };
     let mut rng = Rng((seed ^ (cpu as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15)) | 1);
     let step = (iters / 10).max(1);
