@@ -23,9 +23,11 @@ pub fn run(ctx: &crate::run::RunCtx) -> bool {
             Ok(env) => {
                 for r in mm_benches(&env, ctx.cpu, spec) {
                     r.emit("qemu");
+                    ctx.deadline_check();
                 }
                 for r in gup_benches(&env, ctx.cpu, spec) {
                     r.emit("qemu");
+                    ctx.deadline_check();
                 }
                 true
             }
