@@ -6,7 +6,15 @@ use std::path::PathBuf;
 /// Run names the kernel knows. Mirrors the static registry in `kernel/src/run/registry.rs`
 /// (BOOT/MM/GUP engineers add entries there): keep both lists in step. `list` is the kernel's
 /// built-in listing of runs and bootargs keys (kernel/src/run/dispatch.rs).
-pub const KNOWN_RUNS: &[&str] = &["selftest", "mm-stress", "gup", "suite", "litmus", "list"];
+pub const KNOWN_RUNS: &[&str] = &[
+    "selftest",
+    "mm-stress",
+    "gup",
+    "suite",
+    "litmus",
+    "bench",
+    "list",
+];
 
 /// Highest `-smp` we accept: GICv2 (pinned with `gic-version=2`) serves at most 8 CPUs.
 pub const MAX_CPUS: u32 = 8;
@@ -334,6 +342,19 @@ pub struct SetupArgs {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn known_runs_mirror_the_kernel_registry() {
+        let mut kernel: Vec<&str> = kernel::run::registry::RUNS.iter().map(|r| r.name).collect();
+        kernel.push("list"); // answered by the dispatcher itself
+        kernel.sort_unstable();
+        let mut ours = super::KNOWN_RUNS.to_vec();
+        ours.sort_unstable();
+        assert_eq!(
+            ours, kernel,
+            "xtask's KNOWN_RUNS drifted from kernel/src/run/registry.rs"
+        );
+    }
+
     use super::*;
 
     fn qemu(args: &[&str]) -> QemuArgs {
@@ -369,7 +390,7 @@ mod tests {
     fn unknown_run_is_refused_with_the_list() {
         let e = qemu(&["--run", "nope"]).validate().unwrap_err();
         assert!(
-            e.contains("selftest, mm-stress, gup, suite, litmus, list"),
+            e.contains("selftest, mm-stress, gup, suite, litmus, bench, list"),
             "{e}"
         );
         qemu(&["--run", "gup"]).validate().unwrap();

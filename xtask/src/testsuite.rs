@@ -455,7 +455,15 @@ fn host_steps(t: &mut Tally) {
     steps.push(("host tests (cargo test)", c));
     let mut c = util::cargo();
     c.args([
-        "clippy", "-p", "kernel", "-p", "xtask", "--", "-D", "warnings",
+        "clippy",
+        "-p",
+        "kernel",
+        "-p",
+        "xtask",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
     ]);
     steps.push(("clippy -D warnings", c));
     let mut c = util::cargo();
@@ -564,10 +572,10 @@ fn judge(out: &Outcome, exit: i32, check: Check) -> Result<(), String> {
     check(&out.collector)
 }
 
-/// Run this binary with `args`; it must exit `exit` quickly with `stderr_has` and start nothing.
+/// Run this binary with `args`; it must exit `exit` with `stderr_has` and start nothing (no
+/// build, no QEMU: proven by the absence of xtask's command echo, not by timing).
 fn refused(args: &[&str], exit: i32, stderr_has: &str) -> Result<(), String> {
     let me: PathBuf = std::env::current_exe().map_err(|e| format!("current_exe: {e}"))?;
-    let t = Instant::now();
     let out = Command::new(&me)
         .args(args)
         .output()
@@ -585,9 +593,6 @@ fn refused(args: &[&str], exit: i32, stderr_has: &str) -> Result<(), String> {
     // xtask echoes every command it starts as "xtask: $ ...": nothing may have started.
     if err.contains("xtask: $") {
         return Err(format!("a command was started before the refusal: {err}"));
-    }
-    if t.elapsed() > Duration::from_secs(20) {
-        return Err(format!("refusal took {:.1} s", t.elapsed().as_secs_f64()));
     }
     Ok(())
 }
