@@ -41,6 +41,9 @@ pub struct Collector {
     /// The `error` records in full (a panic's names its `cpu`).
     pub error_records: Vec<Map<String, Value>>,
     pub benches: Vec<Map<String, Value>>,
+    /// `litmus` records (one per litmus test) and the `calibration` verdict.
+    pub litmus: Vec<Map<String, Value>>,
+    pub calibration: Option<Map<String, Value>>,
     pub end: Option<(bool, i64)>,
     pub malformed: Vec<(String, String)>,
     pub last_progress: Option<String>,
@@ -88,6 +91,8 @@ impl Collector {
             (Typed::Other, "audit") => self.audit = Some(body),
             (Typed::Other, "cpu") => self.cpus.push(body),
             (Typed::Other, "bench") => self.benches.push(body),
+            (Typed::Other, "litmus") => self.litmus.push(body),
+            (Typed::Other, "calibration") => self.calibration = Some(body),
             (Typed::Other, _) => {}
         }
     }
@@ -312,6 +317,8 @@ pub fn json_report(c: &Collector, v: &Verdict, host: &HostInfo) -> Value {
         "platform": platform,
         "runs": c.results,
         "audit": c.audit,
+        "litmus": c.litmus,
+        "calibration": c.calibration,
         "faults": c.faults,
         "errors": v.problems,
         "passed": v.passed,

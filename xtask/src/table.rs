@@ -115,6 +115,38 @@ pub fn generic_table(results: &[&Map<String, Value>]) -> String {
 }
 
 /// The end-of-run summary: result tables, audit, faults, problems, verdict line.
+/// One row per `litmus` record: test, weak outcomes / instances, rate, Arm's verdict.
+fn litmus_table(ls: &[Map<String, Value>]) -> String {
+    let mut rows = vec![vec![
+        "litmus test".to_string(),
+        "weak".into(),
+        "instances".into(),
+        "per million".into(),
+        "Arm".into(),
+        "violation".into(),
+    ]];
+    for l in ls {
+        let allowed = l.get("allowed_by_arm").and_then(Value::as_bool);
+        rows.push(vec![
+            s(l.get("test")),
+            s(l.get("weak")),
+            s(l.get("instances")),
+            s(l.get("weak_ppm")),
+            match allowed {
+                Some(true) => "allows".into(),
+                Some(false) => "forbids".into(),
+                None => "?".into(),
+            },
+            if l.get("fenced_violation").and_then(Value::as_bool) == Some(true) {
+                "YES".into()
+            } else {
+                String::new()
+            },
+        ]);
+    }
+    render(&rows)
+}
+
 pub fn summary(c: &Collector, v: &Verdict) -> String {
     let mut out = String::new();
     let gup: Vec<_> = c.results.iter().filter(|r| is_gup(r)).collect();
@@ -130,6 +162,24 @@ pub fn summary(c: &Collector, v: &Verdict) -> String {
     }
     if c.results.is_empty() {
         out.push_str("(no result records)\n");
+    }
+    if !c.litmus.is_empty() {
+        out.push('\n');
+        out.push_str(&litmus_table(&c.litmus));
+    }
+    if let Some(cal) = &c.calibration {
+        out.push_str(&format!(
+            "calibration: memory model measured {} (claimed {}); store->store {}, load->load {}, \
+             store->load {}, load->store {}; Arm-forbidden outcome seen: {}, LKMM-forbidden: {}\n",
+            s(cal.get("memmodel_measured")),
+            s(cal.get("memmodel_claimed")),
+            s(cal.get("store_store")),
+            s(cal.get("load_load")),
+            s(cal.get("store_load")),
+            s(cal.get("load_store")),
+            s(cal.get("fenced_violation")),
+            s(cal.get("lkmm_violation")),
+        ));
     }
     if let Some(a) = &c.audit {
         let items: Vec<String> = a

@@ -110,6 +110,11 @@ pub const CASES: &[Case] = &[
             gup_v0_clean_v1_caught,
         ),
     },
+    // Calibration: the platform's reorderings are measured, not assumed.
+    Case {
+        name: "litmus calibration smp2",
+        kind: boot(2, &["run=litmus", "iters=20000"], 240, 0, litmus_calibrated),
+    },
     Case {
         name: "--cpus 0 refused before QEMU",
         kind: Kind::Refused {
@@ -211,6 +216,34 @@ fn selftest_ok(c: &Collector, n: u64) -> Result<(), String> {
 }
 
 /// The allocator stress ran and its audit found every frame back, none leaked or doubly freed.
+/// Every litmus test ran its instances, nothing the Linux memory model forbids was seen, and a
+/// calibration verdict came out. On an x86-64 host (TCG keeps stores and loads in order) the
+/// store->store and load->load tests must show no weak outcome: deterministic there.
+fn litmus_calibrated(c: &Collector) -> Result<(), String> {
+    if c.litmus.len() < 8 {
+        return Err(format!("only {} litmus records", c.litmus.len()));
+    }
+    for l in &c.litmus {
+        let name = l.get("test").and_then(Value::as_str).unwrap_or("?");
+        if num(l, "instances") != Some(20000) {
+            return Err(format!("{name}: instances {:?}", l.get("instances")));
+        }
+        if l.get("forbidden_by_lkmm") == Some(&Value::Bool(true)) && num(l, "weak") != Some(0) {
+            return Err(format!("{name}: LKMM-forbidden outcome seen: {l:?}"));
+        }
+        let tso_forbidden = matches!(name, "MP" | "LB" | "2+2W" | "MP+po+rmb" | "MP+wmb+po");
+        if cfg!(target_arch = "x86_64") && tso_forbidden && num(l, "weak") != Some(0) {
+            return Err(format!("{name}: weak outcome on a TSO host: {l:?}"));
+        }
+    }
+    let cal = c.calibration.as_ref().ok_or("no calibration record")?;
+    let model = cal.get("memmodel_measured").and_then(Value::as_str);
+    if cfg!(target_arch = "x86_64") && model != Some("tso") {
+        return Err(format!("x86-64 host measured as {model:?}, expected tso"));
+    }
+    Ok(())
+}
+
 fn mm_stress_clean(c: &Collector) -> Result<(), String> {
     let r = c
         .results
