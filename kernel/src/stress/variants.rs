@@ -237,7 +237,7 @@ pub static VARIANTS: &[VariantDesc] = &[
         id: "V4",
         what: "W1 off: no release before the PTE store (Jason)",
         writer: WriterKnobs { pte_publish: PtePublish::Relaxed, ..FIXED_WRITER },
-        foll: Foll::Get,
+        foll: Foll::Mixed,
         experiment: Experiment::Publish,
         class: RaceClass::StoreStore,
         runner: runner::<V0>,

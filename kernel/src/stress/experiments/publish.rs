@@ -1,7 +1,11 @@
 //! 5c (Jason): a compound page is allocated and a PTE to its tail published while the reader
 //! polls the address (V4: the PTE store has no release; V0: it does). A reader that sees the
 //! new PTE but stale `struct page` stores takes a reference on the wrong head or reads stale
-//! metadata. The writer does not wait for the reader: both start at the rendezvous.
+//! metadata. The writer does not wait for the reader: both start at the rendezvous. The block
+//! comes back LIFO as the same compound page each time, so a stale `compound_head` word is 0
+//! (harmless: the add-unless-zero on the tail fails); the hazard left is stale `PG_head` /
+//! order under FOLL_PIN (bias instead of pincount: pin_accounting_mismatch), hence V4 reads
+//! with FOLL_GET and FOLL_PIN mixed.
 
 use super::script::{foll_flags, Script};
 use super::Env;
