@@ -247,7 +247,7 @@ pub static VARIANTS: &[VariantDesc] = &[
         what: "R4 relaxed add-unless-zero (no acquire): the PTE recheck may be satisfied early",
         writer: FIXED_WRITER,
         foll: Foll::Get,
-        experiment: Experiment::Recheck,
+        experiment: Experiment::RecheckRace,
         class: RaceClass::LoadPassesRmw,
         runner: runner::<V5>,
     },

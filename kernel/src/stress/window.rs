@@ -24,7 +24,8 @@ pub enum Mode {
     Free,
     /// At `site`, tell the writer the reader got there and go on without waiting: the writer's
     /// seeded delay then decides where its step lands relative to the rest of the reader.
-    Signal(Site),
+    /// The second field scales the `widen` spins at R3/R4 and R4/R5 (seeded, like `Free`).
+    Signal(Site, u64),
     /// At `site` (after R0), wait for the writer's signal, then poll the `compound_head` word
     /// of the page the PTE names until it is a tail word (the writer's `prep_compound_page`
     /// reached it); then spin up to `widen` loops before the PTE recheck (V12, spec §5e8).
@@ -202,14 +203,21 @@ impl Window for StressWindow<'_> {
                 self.waited = true;
                 self.script_wait();
             }
-            Mode::Free | Mode::Signal(_)
+            Mode::Free
                 if matches!(site, Site::BeforeRef | Site::AfterRef)
                     && self.world.params.widen > 0 =>
             {
                 let n = self.rng.below(self.world.params.widen + 1);
                 spin_loops(n);
             }
-            Mode::Signal(s) if s == site && !self.waited => {
+            Mode::Signal(_, scale)
+                if matches!(site, Site::BeforeRef | Site::AfterRef)
+                    && self.world.params.widen > 0 =>
+            {
+                let n = self.rng.below(self.world.params.widen * scale + 1);
+                spin_loops(n);
+            }
+            Mode::Signal(s, _) if s == site && !self.waited => {
                 self.waited = true;
                 write_once(&*self.world.reader_at, self.iter + 1);
             }

@@ -24,6 +24,8 @@ pub enum Experiment {
     Split,
     /// 5d: unmap + free (+ reallocate to someone else) while the reader sits between R3 and R4.
     Recheck,
+    /// 5d as a free race: the writer's step lands anywhere in the reader's R3..R7 (V5).
+    RecheckRace,
     /// 5e5: unmap + free the PTE table while the reader holds the PMD value.
     Tables,
     /// 5b: free a compound block and reuse it at order 0 from the same CPU's lists.
@@ -38,9 +40,10 @@ pub enum Experiment {
 
 impl Experiment {
     /// Every experiment.
-    pub const ALL: [Experiment; 7] = [
+    pub const ALL: [Experiment; 8] = [
         Self::Split,
         Self::Recheck,
+        Self::RecheckRace,
         Self::Tables,
         Self::Reuse,
         Self::Publish,
@@ -52,6 +55,7 @@ impl Experiment {
         match self {
             Self::Split => "split",
             Self::Recheck => "recheck",
+            Self::RecheckRace => "recheck-race",
             Self::Tables => "tables",
             Self::Reuse => "reuse",
             Self::Publish => "publish",
@@ -87,6 +91,7 @@ pub fn runner<V: Variant>(e: Experiment) -> RunFn {
     match e {
         Experiment::Split => script::run::<V, split::Split>,
         Experiment::Recheck => script::run::<V, recheck::Recheck>,
+        Experiment::RecheckRace => script::run::<V, recheck::RecheckRace>,
         Experiment::Tables => script::run::<V, tables::Tables>,
         Experiment::Reuse => script::run::<V, reuse::Reuse>,
         Experiment::Publish => script::run::<V, publish::Publish>,

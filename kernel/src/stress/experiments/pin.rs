@@ -51,7 +51,7 @@ impl Script for Pin {
     }
 
     fn reader_mode() -> Mode {
-        Mode::Signal(Site::AfterPte)
+        Mode::Signal(Site::AfterPte, 1)
     }
 
     fn plan(env: &Env, _iter: u64, rng: &mut Prng) -> Plan {

@@ -67,3 +67,51 @@ impl Script for Recheck {
         }
     }
 }
+
+/// 5d as a free race (V5): the same writer, but the reader only signals after R0 and goes on
+/// with seeded widening spins, while the writer starts its unmap/free/reallocate after a seeded
+/// delay. A relaxed add-unless-zero (no acquire) lets the PTE recheck be satisfied before the
+/// increment on a weakly ordered CPU; a scripted wait before R4 would leave no such overlap.
+pub struct RecheckRace {
+    inner: Recheck,
+}
+
+/// The writer's seeded delay before its step, in spin loops.
+const RACE_DELAY: u64 = 16;
+
+impl Script for RecheckRace {
+    const SITE: Site = Site::BeforeRef;
+
+    fn new(env: &Env) -> Self {
+        Self {
+            inner: Recheck::new(env),
+        }
+    }
+
+    fn reader_mode() -> crate::stress::window::Mode {
+        crate::stress::window::Mode::Signal(Site::AfterPte, 32)
+    }
+
+    fn plan(env: &Env, iter: u64, rng: &mut Prng) -> Plan {
+        let mut p = Recheck::plan(env, iter, rng);
+        p.choice |= rng.below(RACE_DELAY) << 1;
+        p
+    }
+
+    fn setup(&mut self, env: &Env, iter: u64, plan: &Plan) {
+        self.inner.setup(env, iter, plan);
+    }
+
+    fn step(&mut self, env: &Env, iter: u64, plan: &Plan) {
+        crate::stress::window::spin_loops(plan.choice >> 1);
+        let p = Plan {
+            choice: plan.choice & 1,
+            ..*plan
+        };
+        self.inner.step(env, iter, &p);
+    }
+
+    fn teardown(&mut self, env: &Env, iter: u64, plan: &Plan) {
+        self.inner.teardown(env, iter, plan);
+    }
+}
