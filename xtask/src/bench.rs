@@ -82,32 +82,15 @@ fn qemu(a: &BenchArgs) -> Result<(Value, Vec<Map<String, Value>>), String> {
         deny_warnings: false,
     })
     .map_err(|e| format!("{e:#}"))?;
-    let bootargs = run::compose_bootargs(
-        &[
-            ("run", BENCH_RUN.into()),
-            ("seed", "1".into()),
-            (
-                "deadline_ms",
-                run::kernel_deadline_ms(a.timeout).to_string(),
-            ),
-        ],
-        &[],
-    );
-    let spec = RunSpec {
-        qemu: &q,
-        machine: Machine {
-            board: Board::Virt,
-            cpus: a.cpus,
-            memory_mib: 512,
-            cpu: a.cpu.clone(),
-        },
-        image: img.raw,
-        bootargs,
-        timeout: Duration::from_secs(a.timeout),
-        show: true,
-        verbose: false,
-    };
-    let out = run::run(&spec).map_err(|e| format!("{e:#}"))?;
+    let out = boot(
+        &q,
+        &img.raw,
+        a.cpus,
+        &a.cpu,
+        &[("run", BENCH_RUN.into()), ("seed", "1".into())],
+        a.timeout,
+        true,
+    )?;
     let c = &out.collector;
     let v = report::verdict(
         c,
@@ -152,6 +135,85 @@ fn qemu(a: &BenchArgs) -> Result<(Value, Vec<Map<String, Value>>), String> {
     Ok((platform, c.benches.clone()))
 }
 
+/// GUP experiment figures at `-smp 2` (the CI size): attempts/s per CPU per experiment ×
+/// variant, and V1's time to first violation over 20 seeds.
+fn gup(a: &BenchArgs) -> Result<Value, String> {
+    let q = crate::qemu::install::ensure(false).map_err(|e| format!("{e:#}"))?;
+    let img = image::build(BuildOpts {
+        board: Board::Virt,
+        release: true,
+        deny_warnings: false,
+    })
+    .map_err(|e| format!("{e:#}"))?;
+    const CPUS: u32 = 2;
+    println!(
+        "xtask: GUP throughput: every variant for {} ms at -smp {CPUS}",
+        a.gup_time_ms
+    );
+    let rows = crate::bench_gup::throughput(&q, &img.raw, CPUS, &a.cpu, a.gup_time_ms)?;
+    let mut table_rows = vec![vec![
+        "experiment".to_string(),
+        "variant".into(),
+        "attempts/s/CPU".into(),
+        "verdict".into(),
+    ]];
+    for r in &rows {
+        let g = |k: &str| {
+            r.get(k)
+                .map(|v| v.as_str().map(String::from).unwrap_or(v.to_string()))
+        };
+        table_rows.push(vec![
+            g("experiment").unwrap_or_default(),
+            g("variant").unwrap_or_default(),
+            g("attempts_per_s_per_cpu").unwrap_or_default(),
+            g("verdict").unwrap_or_default(),
+        ]);
+    }
+    println!("{}", table::render(&table_rows));
+    println!(
+        "xtask: V1 time to first violation over {} seeds at -smp {CPUS} (one boot each)",
+        crate::bench_gup::TTFV_SEEDS
+    );
+    let ttfv = crate::bench_gup::v1_time_to_first_violation(&q, &img.raw, CPUS, &a.cpu)?;
+    println!(
+        "V1 first violation: reproduced in {} of {} seeds; min {} s, median {} s, p90 {} s, max {} s",
+        ttfv["reproduced"], ttfv["seeds"], ttfv["min_s"], ttfv["median_s"], ttfv["p90_s"], ttfv["max_s"]
+    );
+    Ok(json!({"cpus": CPUS, "throughput": rows, "v1_time_to_first_violation": ttfv}))
+}
+
+/// Boot the image once with `pairs` as bootargs (plus the kernel deadline) and collect.
+pub fn boot(
+    q: &crate::qemu::discover::Qemu,
+    image: &std::path::Path,
+    cpus: u32,
+    cpu: &str,
+    pairs: &[(&str, String)],
+    timeout_s: u64,
+    show: bool,
+) -> Result<run::Outcome, String> {
+    let mut all: Vec<(&str, String)> = pairs.to_vec();
+    all.push((
+        "deadline_ms",
+        run::kernel_deadline_ms(timeout_s).to_string(),
+    ));
+    let spec = RunSpec {
+        qemu: q,
+        machine: Machine {
+            board: Board::Virt,
+            cpus,
+            memory_mib: 512,
+            cpu: cpu.to_string(),
+        },
+        image: image.to_path_buf(),
+        bootargs: run::compose_bootargs(&all, &[]),
+        timeout: Duration::from_secs(timeout_s),
+        show,
+        verbose: false,
+    };
+    run::run(&spec).map_err(|e| format!("{e:#}"))
+}
+
 pub fn command(a: &BenchArgs) -> Result<i32> {
     let mut errors = Vec::new();
     let mut host_benches = Value::Null;
@@ -188,12 +250,28 @@ pub fn command(a: &BenchArgs) -> Result<i32> {
             }
         }
     }
+    let mut gup_part = Value::Null;
+    if !a.no_qemu && !a.no_gup {
+        match gup(a) {
+            Ok(v) => gup_part = v,
+            Err(e) => {
+                eprintln!("xtask: {e}");
+                errors.push(json!({"part": "gup", "message": e}));
+            }
+        }
+    }
     let path = if a.json.is_relative() {
         util::workspace_root().join(&a.json)
     } else {
         a.json.clone()
     };
-    let doc = json!({"schema": 1, "host": host_benches, "qemu": qemu_part, "errors": errors});
+    let doc = json!({
+        "schema": 1,
+        "host": host_benches,
+        "qemu": qemu_part,
+        "gup": gup_part,
+        "errors": errors,
+    });
     report::write_json(&path, &doc).context("writing bench results")?;
     println!("bench results: {}", path.display());
     Ok(if errors.is_empty() { 0 } else { 1 })

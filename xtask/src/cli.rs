@@ -313,9 +313,15 @@ pub struct BenchArgs {
     /// Skip host benches.
     #[arg(long)]
     pub no_host: bool,
-    /// Skip the QEMU bench run.
+    /// Skip the QEMU bench run (and the GUP figures).
     #[arg(long)]
     pub no_qemu: bool,
+    /// Skip the GUP experiment figures (throughput, V1 time to first violation).
+    #[arg(long)]
+    pub no_gup: bool,
+    /// Time budget per experiment x variant for the GUP throughput figures, ms.
+    #[arg(long, default_value_t = 1000)]
+    pub gup_time_ms: u64,
 }
 
 #[derive(Args, Debug, Clone)]

@@ -2,6 +2,7 @@
 //! kernel's `@gupbed` records into tables, JSON reports and plots, and runs the test suite.
 
 mod bench;
+mod bench_gup;
 mod cli;
 mod disasm;
 mod image;
