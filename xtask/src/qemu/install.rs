@@ -241,9 +241,15 @@ pub fn plan(os: &OsRelease, sources: &[AptSource]) -> Result<Vec<Step>, String> 
         return Ok(vec![
             update,
             Step::Run(
-                ["apt-get", "install", "-y", PACKAGE]
-                    .map(String::from)
-                    .to_vec(),
+                [
+                    "apt-get",
+                    "install",
+                    "-y",
+                    "--no-install-recommends",
+                    PACKAGE,
+                ]
+                .map(String::from)
+                .to_vec(),
             ),
         ]);
     }
@@ -264,9 +270,13 @@ pub fn plan(os: &OsRelease, sources: &[AptSource]) -> Result<Vec<Step>, String> 
     steps.push(update);
     steps.push(Step::Run(
         [
+            // Without --no-install-recommends, `-t` gives every recommended package top
+            // priority too: measured on a fresh bookworm, 366 packages and systemd upgraded
+            // from backports; with it, 40 packages and nothing upgraded.
             "apt-get",
             "install",
             "-y",
+            "--no-install-recommends",
             "-t",
             "bookworm-backports",
             PACKAGE,
@@ -453,7 +463,7 @@ Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg\n";
         assert_eq!(steps[1], Step::Run(vec!["apt-get".into(), "update".into()]));
         assert_eq!(
             steps[2].to_string(),
-            "apt-get install -y -t bookworm-backports qemu-system-arm"
+            "apt-get install -y --no-install-recommends -t bookworm-backports qemu-system-arm"
         );
     }
 
@@ -476,7 +486,7 @@ Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg\n";
         let trixie = parse_os_release("ID=debian\nVERSION_CODENAME=trixie\n");
         assert_eq!(
             plan(&trixie, &[]).unwrap()[1].to_string(),
-            "apt-get install -y qemu-system-arm"
+            "apt-get install -y --no-install-recommends qemu-system-arm"
         );
     }
 }
