@@ -13,7 +13,7 @@ use core::fmt;
 
 /// Every key the kernel understands, with a one-line help text.
 pub const KEYS: &[(&str, &str)] = &[
-    ("run", "name of the run to execute (default selftest)"),
+    ("run", "name of the run to execute (default suite)"),
     (
         "selftest",
         "fault|panic: make a secondary CPU fault or panic (tests the fault path)",
@@ -124,7 +124,7 @@ pub struct BootArgs {
 impl Default for BootArgs {
     fn default() -> Self {
         Self {
-            run: String::from("selftest"),
+            run: String::from("suite"),
             selftest: None,
             deadline_ms: None,
             seed: None,
@@ -306,7 +306,7 @@ mod tests {
     #[test]
     fn empty_gives_defaults() {
         assert_eq!(parse("").unwrap(), BootArgs::default());
-        assert_eq!(parse("   \t ").unwrap().run, "selftest");
+        assert_eq!(parse("   \t ").unwrap().run, "suite");
     }
 
     #[test]

@@ -123,11 +123,13 @@ pub struct QemuArgs {
     /// QEMU CPU model (cortex-a72, max, ...).
     #[arg(long, default_value = "cortex-a72")]
     pub cpu: String,
-    /// What the kernel runs (`run=` bootarg).
-    #[arg(long, default_value = "selftest")]
+    /// What the kernel runs (`run=` bootarg). Default: the GUP suite (the whole V0-V12
+    /// matrix, about a minute at 4 CPUs).
+    #[arg(long, default_value = "suite")]
     pub run: String,
     /// Host kill timeout in seconds; the kernel gets a slightly shorter `deadline_ms`.
-    #[arg(long, default_value_t = 120)]
+    /// Generous by default: the suite is sized by time, but 4 vCPUs on a small host are slow.
+    #[arg(long, default_value_t = 300)]
     pub timeout: u64,
     /// Write the JSON report here.
     #[arg(long)]
@@ -377,9 +379,9 @@ mod tests {
         let q = qemu(&[]);
         assert_eq!(
             (q.cpus, q.memory_mib(), q.cpu.as_str(), q.run.as_str()),
-            (4, 512, "cortex-a72", "selftest")
+            (4, 512, "cortex-a72", "suite")
         );
-        assert_eq!(q.timeout, 120);
+        assert_eq!(q.timeout, 300);
         q.validate().unwrap();
     }
 

@@ -5,6 +5,9 @@
 //! `widen=` (spin loops of free-running readers' windows; 0/absent = default),
 //! `memmodel=tso|weak|unknown`.
 //! `suite`: the whole matrix, each variant with its own experiment, sized by time.
+//!
+//! Both start with a litmus calibration (`suite` always, `gup` when no `memmodel=` was given)
+//! and print the declared, measured and effective memory model (`memmodel` record).
 
 use super::driver::run_one;
 use super::experiments::Experiment;
@@ -14,6 +17,7 @@ use super::variants::{find, VariantDesc, VARIANTS};
 use super::verdict::MemModel;
 use super::world::Params;
 use crate::bootargs::{BootArgs, MemModelArg};
+use crate::litmus::MeasuredModel;
 use crate::record::Record;
 use crate::run::RunCtx;
 use alloc::vec::Vec;
@@ -74,7 +78,48 @@ fn name_hash(s: &str) -> u64 {
     })
 }
 
-fn run_matrix(ctx: &RunCtx, name: &'static str, iters: u64, time_ms: u64) -> bool {
+/// Litmus instances per test for the calibration the race runs start with (~0.5 s at -smp 2
+/// under TCG).
+pub const CALIBRATION_ITERS: u64 = 20_000;
+
+/// The memory model the verdicts use: the declared one (`memmodel=`), checked against a litmus
+/// calibration measured on this platform now. A platform observed to reorder beyond TSO is
+/// `Weak` whatever was declared ("NOT REACHABLE HERE" must never be printed where the
+/// reordering was just seen); with nothing declared, the measurement decides. Every CPU calls
+/// this at once (the calibration runs on all CPUs).
+fn effective_memmodel(ctx: &RunCtx, run: &'static str) -> MemModel {
+    let declared = memmodel(ctx.args);
+    let cal = crate::litmus::calibrate(ctx, CALIBRATION_ITERS);
+    let measured = match cal.model {
+        MeasuredModel::Weak => MemModel::Weak,
+        MeasuredModel::Tso | MeasuredModel::Sc => MemModel::Tso,
+        MeasuredModel::Unmeasured => MemModel::Unknown,
+    };
+    let effective = match (declared, measured) {
+        (_, MemModel::Weak) => MemModel::Weak,
+        (MemModel::Unknown, m) => m,
+        (d, _) => d,
+    };
+    if ctx.is_boot_cpu() {
+        crate::kprintln!(
+            "{run}: memory model declared {}, measured {} ({} litmus instances), verdicts use {}",
+            declared.name(),
+            cal.model.name(),
+            cal.instances(),
+            effective.name()
+        );
+        Record::new("memmodel")
+            .str("run", run)
+            .str("declared", declared.name())
+            .str("measured", cal.model.name())
+            .str("effective", effective.name())
+            .u64("litmus_instances", cal.instances())
+            .emit();
+    }
+    effective
+}
+
+fn run_matrix(ctx: &RunCtx, name: &'static str, iters: u64, time_ms: u64, mm: MemModel) -> bool {
     let rows = match plan(ctx.args) {
         Ok(r) => r,
         Err(msg) => {
@@ -107,7 +152,6 @@ fn run_matrix(ctx: &RunCtx, name: &'static str, iters: u64, time_ms: u64) -> boo
     } else {
         ctx.args.widen
     };
-    let mm = memmodel(ctx.args);
     let free_start = plat.zone.nr_free_pages() as u64;
     let mm_start = super::oracles::mm_counters::MmSnapshot::take(plat.zone);
     let mut passed = true;
@@ -175,12 +219,24 @@ fn run_matrix(ctx: &RunCtx, name: &'static str, iters: u64, time_ms: u64) -> boo
 pub fn gup(ctx: &RunCtx) -> bool {
     let iters = ctx.args.iters.unwrap_or(DEFAULT_ITERS);
     let time_ms = ctx.args.time_ms.unwrap_or(DEFAULT_TIME_MS);
-    run_matrix(ctx, "gup", iters, time_ms)
+    // Calibrate when nothing was declared; a declared model is taken as given (it is checked
+    // by `suite` and by run=litmus).
+    let mm = if memmodel(ctx.args) == MemModel::Unknown && ctx.ncpus >= 2 {
+        effective_memmodel(ctx, "gup")
+    } else {
+        memmodel(ctx.args)
+    };
+    run_matrix(ctx, "gup", iters, time_ms, mm)
 }
 
 /// `run=suite`: every variant, its own experiment, ~4 s each.
 pub fn suite(ctx: &RunCtx) -> bool {
     let iters = ctx.args.iters.unwrap_or(u64::MAX);
     let time_ms = ctx.args.time_ms.unwrap_or(SUITE_TIME_MS);
-    run_matrix(ctx, "suite", iters, time_ms)
+    let mm = if ctx.ncpus >= 2 {
+        effective_memmodel(ctx, "suite")
+    } else {
+        memmodel(ctx.args)
+    };
+    run_matrix(ctx, "suite", iters, time_ms, mm)
 }
