@@ -2,52 +2,12 @@
 //! zone-backed page-table allocator with deferred freeing, the kernel's level-0 table (user
 //! address spaces share it), and the oracle's shadow ownership table.
 
-use crate::mm::page::Page;
-use crate::mm::pgtable::table::PageTable;
 use crate::mm::pgtable::tlb_free::TableRcu;
-use crate::mm::pgtable::PgtableAlloc;
-use crate::mm::types::GFP_KERNEL;
+use crate::mm::pgtable::{PgtableAlloc, ZonePgtableAlloc};
 use crate::mm::zone::Zone;
 use crate::sync::AtomicU64;
 use alloc::boxed::Box;
 use alloc::vec::Vec;
-
-/// Page-table pages from the zone's allocator (so a freed table is an ordinary free frame that
-/// the allocator can hand out again, as in Linux) — `pte_alloc_one` / `pte_free`.
-pub struct ZoneTableAlloc {
-    zone: &'static Zone,
-}
-
-impl ZoneTableAlloc {
-    /// Tables from `zone`.
-    pub fn new(zone: &'static Zone) -> Self {
-        Self { zone }
-    }
-}
-
-fn this_cpu() -> usize {
-    if crate::hal::installed() {
-        crate::hal::hal().cpu_id()
-    } else {
-        0
-    }
-}
-
-impl PgtableAlloc for ZoneTableAlloc {
-    fn alloc_table(&self) -> Option<u64> {
-        let p: &Page = self.zone.alloc_pages(this_cpu(), 0, GFP_KERNEL)?;
-        let pa = self.zone.mem_map().page_address(p);
-        // SAFETY: a frame just allocated to us (backed RAM: physical == virtual), 4 KiB aligned;
-        // zeroing it through atomics makes it a valid `PageTable`.
-        unsafe { PageTable::from_pa(pa) }.fill(0);
-        Some(pa)
-    }
-
-    fn free_table(&self, pa: u64) {
-        let p = self.zone.pfn_to_page(pa >> 12);
-        self.zone.put_page(this_cpu(), p);
-    }
-}
 
 /// Everything the experiments share across runs.
 pub struct Platform {
@@ -68,7 +28,8 @@ impl Platform {
     /// CPUs. `kernel_pgd`: the live kernel root (`None`: an empty root from the zone — host
     /// tests, where no identity map exists).
     pub fn new(zone: &'static Zone, nr_cpus: usize, kernel_pgd: Option<u64>) -> Self {
-        let alloc: &'static ZoneTableAlloc = Box::leak(Box::new(ZoneTableAlloc::new(zone)));
+        let alloc: &'static ZonePgtableAlloc<'static> =
+            Box::leak(Box::new(ZonePgtableAlloc::new(zone)));
         let rcu: &'static TableRcu<'static> = Box::leak(Box::new(TableRcu::new(alloc, nr_cpus)));
         for cpu in 0..nr_cpus {
             rcu.rcu_idle_enter(cpu);
