@@ -76,18 +76,15 @@ pub unsafe fn internal_get_user_pages_fast<'a, V: Variant, W: Window>(
     (nr, nr + more)
 }
 
-/// `get_user_pages_fast(start, nr_pages, gup_flags, pages)`: FOLL_GET, the fixed reader.
-/// Returns the number of pages taken (`out[..n]`); release them with
-/// [`super::unpin::put_user_pages`].
-pub fn get_user_pages_fast<'a>(
+/// The fixed reader with `flags`, no window hooks; pages taken (fast and slow path).
+fn gup_fast_fixed<'a>(
     ctx: &GupCtx<'a>,
     mm: &crate::mm::pgtable::mm::MmStruct<'_>,
     start: u64,
     nr_pages: usize,
-    gup_flags: u32,
+    flags: u32,
     out: &mut [Option<Grabbed<'a>>],
 ) -> usize {
-    let flags = (gup_flags & !super::FOLL_PIN) | super::FOLL_GET;
     // SAFETY: `mm` is a live address space; its tables are freed through its own policy.
     unsafe {
         internal_get_user_pages_fast::<super::variant::Fixed, _>(
@@ -103,6 +100,21 @@ pub fn get_user_pages_fast<'a>(
     }
 }
 
+/// `get_user_pages_fast(start, nr_pages, gup_flags, pages)`: FOLL_GET, the fixed reader.
+/// Returns the number of pages taken (`out[..n]`); release them with
+/// [`super::unpin::put_user_pages`].
+pub fn get_user_pages_fast<'a>(
+    ctx: &GupCtx<'a>,
+    mm: &crate::mm::pgtable::mm::MmStruct<'_>,
+    start: u64,
+    nr_pages: usize,
+    gup_flags: u32,
+    out: &mut [Option<Grabbed<'a>>],
+) -> usize {
+    let flags = (gup_flags & !super::FOLL_PIN) | super::FOLL_GET;
+    gup_fast_fixed(ctx, mm, start, nr_pages, flags, out)
+}
+
 /// `pin_user_pages_fast(start, nr_pages, gup_flags, pages)`: FOLL_PIN, the fixed reader.
 /// Release with [`super::unpin::unpin_user_pages`].
 pub fn pin_user_pages_fast<'a>(
@@ -114,17 +126,5 @@ pub fn pin_user_pages_fast<'a>(
     out: &mut [Option<Grabbed<'a>>],
 ) -> usize {
     let flags = (gup_flags & !super::FOLL_GET) | super::FOLL_PIN;
-    // SAFETY: as in `get_user_pages_fast`.
-    unsafe {
-        internal_get_user_pages_fast::<super::variant::Fixed, _>(
-            ctx,
-            mm,
-            start,
-            nr_pages,
-            flags,
-            out,
-            &mut super::window::NoWindow,
-        )
-        .1
-    }
+    gup_fast_fixed(ctx, mm, start, nr_pages, flags, out)
 }

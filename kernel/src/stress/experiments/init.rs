@@ -20,7 +20,7 @@ use crate::mm::types::{__GFP_COMP, HPAGE_PMD_ORDER};
 use crate::stress::prng::Prng;
 use crate::stress::roles::reader::Plan;
 use crate::stress::roles::writer::{
-    alloc_pages_checked, map_at, put_mapping_ref, tag_other, unmap_at,
+    alloc_and_map_subpage, alloc_pages_checked, put_mapping_ref, tag_other, unmap_at,
 };
 use crate::stress::window::Mode;
 use crate::sync::write_once;
@@ -58,14 +58,7 @@ impl Script for Init {
     }
 
     fn setup(&mut self, env: &Env, _iter: u64, plan: &Plan) {
-        let zone = env.world.zone;
-        let head = alloc_pages_checked(env, HPAGE_PMD_ORDER, __GFP_COMP);
-        zone.get_page(head);
-        map_at(
-            env,
-            plan.va,
-            zone.mem_map().nth_page(head, plan.choice as usize),
-        );
+        let head = alloc_and_map_subpage(env, HPAGE_PMD_ORDER, plan.va, plan.choice as usize);
         self.head = Some(head);
     }
 

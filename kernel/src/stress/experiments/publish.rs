@@ -11,10 +11,9 @@ use super::script::{foll_flags, Script};
 use super::Env;
 use crate::gup::window::Site;
 use crate::mm::page::Page;
-use crate::mm::types::__GFP_COMP;
 use crate::stress::prng::Prng;
 use crate::stress::roles::reader::Plan;
-use crate::stress::roles::writer::{alloc_pages_checked, map_at, put_mapping_ref, unmap_at};
+use crate::stress::roles::writer::{alloc_and_map_subpage, put_mapping_ref, unmap_at};
 use crate::stress::window::Mode;
 
 /// Order of the published compound page.
@@ -50,14 +49,7 @@ impl Script for Publish {
     fn setup(&mut self, _env: &Env, _iter: u64, _plan: &Plan) {}
 
     fn step(&mut self, env: &Env, _iter: u64, plan: &Plan) {
-        let zone = env.world.zone;
-        let head = alloc_pages_checked(env, PUBLISH_ORDER, __GFP_COMP);
-        zone.get_page(head);
-        map_at(
-            env,
-            plan.va,
-            zone.mem_map().nth_page(head, plan.choice as usize),
-        );
+        let head = alloc_and_map_subpage(env, PUBLISH_ORDER, plan.va, plan.choice as usize);
         self.head = Some(head);
     }
 

@@ -20,11 +20,10 @@ use crate::mm::page::Page;
 use crate::mm::page_ref::page_ref_inc;
 use crate::mm::pgtable::map::unmap_page;
 use crate::mm::pgtable::table::PAGE_SIZE;
-use crate::mm::types::__GFP_COMP;
 use crate::mm::zone::Zone;
 use crate::stress::prng::Prng;
 use crate::stress::roles::reader::Plan;
-use crate::stress::roles::writer::{alloc_pages_checked, map_at, put_mapping_ref, unmap_at};
+use crate::stress::roles::writer::{alloc_and_map_subpage, map_at, put_mapping_ref, unmap_at};
 use crate::stress::variants::Shootdown;
 
 /// Order of the THP (8 pages: order > 1, so FOLL_PIN uses the pincount in `page[2]`).
@@ -83,14 +82,7 @@ impl Script for Split {
     }
 
     fn setup(&mut self, env: &Env, _iter: u64, plan: &Plan) {
-        let zone = env.world.zone;
-        let head = alloc_pages_checked(env, SPLIT_ORDER, __GFP_COMP);
-        zone.get_page(head);
-        map_at(
-            env,
-            plan.va,
-            zone.mem_map().nth_page(head, plan.choice as usize),
-        );
+        let head = alloc_and_map_subpage(env, SPLIT_ORDER, plan.va, plan.choice as usize);
         self.head = Some(head);
     }
 

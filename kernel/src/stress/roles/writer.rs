@@ -4,7 +4,7 @@
 use crate::mm::page::Page;
 use crate::mm::pgtable::desc::{PgProt, Pte};
 use crate::mm::pgtable::map::{map_page, unmap_page};
-use crate::mm::types::Gfp;
+use crate::mm::types::{Gfp, __GFP_COMP};
 use crate::stress::experiments::Env;
 use crate::stress::oracles::counts::{FirstViolation, Violation};
 use crate::stress::variants::{PtePublish, Shootdown};
@@ -70,6 +70,16 @@ pub fn map_at(env: &Env, va: u64, page: &Page) {
         publish_strength(env),
     )
     .expect("experiment address space: map_page failed");
+}
+
+/// Allocate a compound page of `order`, take the mapping's reference and map its subpage
+/// `k` at `va` (a PTE-mapped compound page, the shape every compound race starts from).
+pub fn alloc_and_map_subpage(env: &Env, order: usize, va: u64, k: usize) -> &'static Page {
+    let zone = env.world.zone;
+    let head = alloc_pages_checked(env, order, __GFP_COMP);
+    zone.get_page(head);
+    map_at(env, va, zone.mem_map().nth_page(head, k));
+    head
 }
 
 /// Unmap `va` (clear, flush) and, for an IPI-style shootdown (V1i), wait until no reader is
