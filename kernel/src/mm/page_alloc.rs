@@ -97,6 +97,7 @@ impl Zone {
         match order {
             InitOrder::Linux => set_page_count(page, 1),
             InitOrder::W7 => smp_store_release(&page._refcount, 1),
+            InitOrder::LastRelaxed => set_page_count(page, 1),
         }
     }
 
@@ -121,8 +122,9 @@ impl Zone {
         if order > 0 && gfp & __GFP_COMP != 0 {
             prep_compound_page(&self.mm, page, order);
         }
-        if k.init_order == InitOrder::W7 {
-            Self::set_page_refcounted(page, InitOrder::W7); // refcount last, Release
+        if k.init_order != InitOrder::Linux {
+            // Refcount last: Release (W7) or plain (LastRelaxed).
+            Self::set_page_refcounted(page, k.init_order);
         }
     }
 

@@ -235,7 +235,11 @@ fn poisoning_detects_a_write_after_free() {
 
 #[test]
 fn init_orders_and_tail_clear_orders_give_the_same_result() {
-    for k in [MmKnobs::LINUX_V5_14, MmKnobs::FIXED] {
+    let last_relaxed = MmKnobs {
+        init_order: InitOrder::LastRelaxed,
+        ..MmKnobs::LINUX_V5_14
+    };
+    for k in [MmKnobs::LINUX_V5_14, MmKnobs::FIXED, last_relaxed] {
         let z = zone_with(1024, 2, k);
         let h = z.alloc_pages(1, 4, __GFP_COMP).unwrap();
         assert_eq!(page_ref_count(h), 1);

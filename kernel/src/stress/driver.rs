@@ -28,6 +28,7 @@ pub fn mm_knobs(desc: &VariantDesc) -> MmKnobs {
         init_order: match w.init_order {
             InitOrder::Linux => knobs::InitOrder::Linux,
             InitOrder::RefLast => knobs::InitOrder::W7,
+            InitOrder::RefLastRelaxed => knobs::InitOrder::LastRelaxed,
         },
         pcp: match w.pcp {
             PcpMode::ReuseOtherOrderIrqOff => PcpProtection::IrqOff,

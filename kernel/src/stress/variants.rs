@@ -55,6 +55,9 @@ pub enum InitOrder {
     Linux,
     /// Refcount last, with release (W7).
     RefLast,
+    /// Refcount last, plain store: W7's program order without its release, so a variant that
+    /// drops another invariant (V4: W1) is not rescued by W7's release.
+    RefLastRelaxed,
 }
 
 /// How the unmapper's TLB shootdown relates to interrupt-masked GUP-fast readers.
@@ -210,9 +213,12 @@ pub static VARIANTS: &[VariantDesc] = &[
     VariantDesc {
         id: "V3",
         what: "W2 off: per-CPU reuse at another order, relaxed tail clearing, IRQ-off lists (Jann)",
+        // Spec §5b step 6: the reused page's refcount is a plain store (Linux order): W7's
+        // release would order S_clr before S_ref and close the race it tests.
         writer: WriterKnobs {
             tail_clear: TailClear::Relaxed,
             pcp: PcpMode::ReuseOtherOrderIrqOff,
+            init_order: InitOrder::Linux,
             ..FIXED_WRITER
         },
         foll: Foll::Get,
@@ -223,9 +229,11 @@ pub static VARIANTS: &[VariantDesc] = &[
     VariantDesc {
         id: "V3l",
         what: "V3 with the per-CPU lists under a real spin lock (acquire/release)",
+        // Same writer as V3 but locked lists: the lock, not W7, must be what closes it.
         writer: WriterKnobs {
             tail_clear: TailClear::Relaxed,
             pcp: PcpMode::ReuseOtherOrderLocked,
+            init_order: InitOrder::Linux,
             ..FIXED_WRITER
         },
         foll: Foll::Get,
@@ -236,7 +244,13 @@ pub static VARIANTS: &[VariantDesc] = &[
     VariantDesc {
         id: "V4",
         what: "W1 off: no release before the PTE store (Jason)",
-        writer: WriterKnobs { pte_publish: PtePublish::Relaxed, ..FIXED_WRITER },
+        // Only W1 missing: the refcount is still stored last (W7's order) but without W7's
+        // release, which would otherwise order the metadata before it for the reader's RMW.
+        writer: WriterKnobs {
+            pte_publish: PtePublish::Relaxed,
+            init_order: InitOrder::RefLastRelaxed,
+            ..FIXED_WRITER
+        },
         foll: Foll::Mixed,
         experiment: Experiment::Publish,
         class: RaceClass::StoreStore,
