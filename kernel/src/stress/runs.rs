@@ -6,8 +6,8 @@
 //! `memmodel=tso|weak|unknown`.
 //! `suite`: the whole matrix, each variant with its own experiment, sized by time.
 //!
-//! Both start with a litmus calibration (`suite` always, `gup` when no `memmodel=` was given)
-//! and print the declared, measured and effective memory model (`memmodel` record).
+//! Both start with a litmus calibration and print the declared, measured and effective memory
+//! model (`memmodel` record).
 
 use super::driver::run_one;
 use super::experiments::Experiment;
@@ -219,9 +219,8 @@ fn run_matrix(ctx: &RunCtx, name: &'static str, iters: u64, time_ms: u64, mm: Me
 pub fn gup(ctx: &RunCtx) -> bool {
     let iters = ctx.args.iters.unwrap_or(DEFAULT_ITERS);
     let time_ms = ctx.args.time_ms.unwrap_or(DEFAULT_TIME_MS);
-    // Calibrate when nothing was declared; a declared model is taken as given (it is checked
-    // by `suite` and by run=litmus).
-    let mm = if memmodel(ctx.args) == MemModel::Unknown && ctx.ncpus >= 2 {
+    // Always calibrate (~0.5 s): a wrong declaration must be contradicted, not trusted.
+    let mm = if ctx.ncpus >= 2 {
         effective_memmodel(ctx, "gup")
     } else {
         memmodel(ctx.args)

@@ -131,7 +131,9 @@ impl World {
             }
             let s = read_once(&*self.sections[c]);
             if s & 1 == 1 {
+                let mut p = crate::run::deadline::Poller::new();
                 while read_once(&*self.sections[c]) == s {
+                    p.poll();
                     spin_hint();
                 }
             }
