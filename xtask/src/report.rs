@@ -44,6 +44,8 @@ pub struct Collector {
     /// `litmus` records (one per litmus test) and the `calibration` verdict.
     pub litmus: Vec<Map<String, Value>>,
     pub calibration: Option<Map<String, Value>>,
+    /// `memmodel` records: declared / measured / effective model of each race run.
+    pub memmodels: Vec<Map<String, Value>>,
     pub end: Option<(bool, i64)>,
     pub malformed: Vec<(String, String)>,
     pub last_progress: Option<String>,
@@ -93,6 +95,7 @@ impl Collector {
             (Typed::Other, "bench") => self.benches.push(body),
             (Typed::Other, "litmus") => self.litmus.push(body),
             (Typed::Other, "calibration") => self.calibration = Some(body),
+            (Typed::Other, "memmodel") => self.memmodels.push(body),
             (Typed::Other, _) => {}
         }
     }
@@ -319,6 +322,7 @@ pub fn json_report(c: &Collector, v: &Verdict, host: &HostInfo) -> Value {
         "audit": c.audit,
         "litmus": c.litmus,
         "calibration": c.calibration,
+        "memmodel": c.memmodels,
         "faults": c.faults,
         "errors": v.problems,
         "passed": v.passed,
