@@ -71,6 +71,7 @@ pub fn gup_table(results: &[&Map<String, Value>]) -> String {
         "variant",
         "attempts",
         "accepted",
+        "window hits",
         "violations",
         "by kind",
         "first viol. s",
@@ -90,6 +91,9 @@ pub fn gup_table(results: &[&Map<String, Value>]) -> String {
             s(r.get("variant")),
             s(r.get("attempts")),
             s(r.get("accepted")),
+            // Iterations whose race window was hit; CLEAN needs enough of them (older records
+            // without the key show "-").
+            s(r.get("window_hits")),
             total.to_string(),
             if kinds.is_empty() { "-".into() } else { kinds },
             first,
@@ -221,7 +225,7 @@ mod tests {
     #[test]
     fn gup_rows_show_totals_and_kinds() {
         let r = json!({"experiment":"split","variant":"V1","attempts":10,"accepted":8,
-            "violations":{"wrong_head":2,"freed_while_held":1,"none":0},
+            "window_hits":7,"violations":{"wrong_head":2,"freed_while_held":1,"none":0},
             "first_violation_s":0.25,"verdict":"REPRODUCED","expected":"ANY"});
         let Value::Object(r) = r else { unreachable!() };
         let t = gup_table(&[&r]);
@@ -232,6 +236,8 @@ mod tests {
         assert!(!lines[2].contains("none="), "zero kinds are hidden");
         assert!(lines[2].contains(" 3 "), "total: {t}");
         assert!(lines[2].contains("0.250"));
+        assert!(lines[0].contains("window hits"));
+        assert!(lines[2].contains(" 7 "), "window hits: {t}");
     }
 
     #[test]

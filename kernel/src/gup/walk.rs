@@ -36,6 +36,11 @@ fn table_in_ram(ctx: &GupCtx, pa: u64) -> bool {
     ctx.mem_map.pfn_valid(pa >> 12)
 }
 
+/// `gup_fast_pmd_range()`: the PMD entries of `[addr, end)` under the PUD value `pud`.
+///
+/// # Safety
+/// Inside the reader's IRQ-masked section; `pud` is a table descriptor read in this section
+/// from the live `pudp`, and its target is a frame of RAM (the caller checked it).
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 unsafe fn gup_fast_pmd_range<'a, V: Variant, W: Window>(
@@ -83,6 +88,11 @@ unsafe fn gup_fast_pmd_range<'a, V: Variant, W: Window>(
     }
 }
 
+/// `gup_fast_pud_range()`: the PUD entries of `[addr, end)` under the PGD value `pgd`.
+///
+/// # Safety
+/// Inside the reader's IRQ-masked section; `pgd` is a table descriptor read in this section
+/// from the live `pgdp`, and its target is a frame of RAM (the caller checked it).
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 unsafe fn gup_fast_pud_range<'a, V: Variant, W: Window>(

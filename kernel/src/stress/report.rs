@@ -30,8 +30,11 @@ pub struct ResultRow<'a> {
     pub elapsed_ms: u64,
     /// CPUs that took part.
     pub cpus: usize,
-    /// How the window was held open (`handshake` / `sgi`).
+    /// How the reader's window behaved (`handshake`, `signal`, `free`, `poll-tail`).
     pub window: &'a str,
+    /// The first violation came from an allocator/audit counter read at the end of the row:
+    /// `first_violation_ns` is then the end-of-row time, not the time it happened.
+    pub first_at_end: bool,
 }
 
 impl ResultRow<'_> {
@@ -66,7 +69,9 @@ impl ResultRow<'_> {
         }
         r = r.end_obj();
         r = match t.first {
-            Some(f) => r.u64("first_violation_ns", f.t_ns),
+            Some(f) => r
+                .u64("first_violation_ns", f.t_ns)
+                .bool("first_violation_at_end", self.first_at_end),
             None => r.null("first_violation_ns"),
         };
         r = r
@@ -78,7 +83,7 @@ impl ResultRow<'_> {
             .str("memmodel", self.memmodel.name())
             .str("race_class", self.class.name())
             .u64("iters", t.iters)
-            .u64("steps_in_window", t.steps_in_window)
+            .u64("window_hits", t.window_hits)
             .obj("mmu_walks")
             .u64("same", t.mmu[0])
             .u64("other", t.mmu[1])
@@ -153,6 +158,7 @@ mod tests {
             elapsed_ms: 3,
             cpus: 2,
             window: "handshake",
+            first_at_end: false,
         };
         assert!(row.passed());
         let line = row.record().finish();
@@ -167,6 +173,8 @@ mod tests {
             "\"fallbacks\":{\"pte_changed\":1}",
             "\"violations\":{\"wrong_head\":1}",
             "\"first_violation_ns\":1234",
+            "\"first_violation_at_end\":false",
+            "\"window_hits\":0",
             "\"verdict\":\"REPRODUCED\"",
             "\"expected\":\"REPRODUCED\"",
             "\"seed\":7",

@@ -1,9 +1,28 @@
 //! From counted violations to a verdict, honest about what the platform can show.
 //!
-//! REPRODUCED if any oracle fired. Otherwise CLEAN only if the race needs nothing the platform
-//! cannot do; a race that needs a reordering the platform's memory model forbids (or that we
-//! cannot vouch for, `memmodel=unknown`) gives "NOT REACHABLE HERE": absence of a store→store
-//! outcome on a TSO host proves nothing about the protocol.
+//! REPRODUCED if any oracle fired. Otherwise the absence of a violation only means something if
+//! the race window was really hit: with fewer than [`MIN_WINDOW_HITS`] window hits, or hits in
+//! fewer than 1 % of the iterations ([`enough_window_hits`]), the verdict is INCONCLUSIVE (the
+//! writer's step never, or too rarely, overlapped the reader's window). With enough hits, CLEAN
+//! only if the race needs nothing the platform cannot do; a race that needs a reordering the
+//! platform's memory model forbids (or that we cannot vouch for, `memmodel=unknown`) gives "NOT
+//! REACHABLE HERE": absence of a store→store outcome on a TSO host proves nothing about the
+//! protocol.
+//!
+//! What counts as a window hit is defined per experiment (see `stress::window`): for a
+//! stop-and-wait script, the writer's step completed while the reader sat at the scripted site
+//! (or, for an IPI-style shootdown, the step began and had to wait for the reader); for a free
+//! race, the writer's step began before the reader's IRQ-off walk ended and had not completed
+//! when that walk began.
+
+/// Fewest window hits for a CLEAN or NOT REACHABLE HERE verdict.
+pub const MIN_WINDOW_HITS: u64 = 100;
+
+/// Whether `hits` window hits in `iters` iterations are enough to vouch for an absence of
+/// violations: at least [`MIN_WINDOW_HITS`], and at least 1 % of the iterations.
+pub fn enough_window_hits(hits: u64, iters: u64) -> bool {
+    hits >= MIN_WINDOW_HITS && hits.saturating_mul(100) >= iters
+}
 
 /// What the host says the platform can show (bootarg `memmodel=`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -90,6 +109,8 @@ pub enum Verdict {
     Clean,
     /// No violation, but the race needs a reordering this platform cannot (or may not) show.
     NotReachableHere,
+    /// No violation, but the race window was hit too rarely to say anything.
+    Inconclusive,
 }
 
 impl Verdict {
@@ -99,6 +120,7 @@ impl Verdict {
             Self::Reproduced => "REPRODUCED",
             Self::Clean => "CLEAN",
             Self::NotReachableHere => "NOT REACHABLE HERE",
+            Self::Inconclusive => "INCONCLUSIVE",
         }
     }
 }
@@ -129,10 +151,19 @@ impl Expected {
     }
 }
 
-/// Verdict for `violations` observed on a race of class `c` on memory model `m`.
-pub fn verdict(violations: u64, c: RaceClass, m: MemModel) -> Verdict {
+/// Verdict for `violations` observed on a race of class `c` on memory model `m`, whose window
+/// was hit `window_hits` times in `iters` iterations.
+pub fn verdict(
+    violations: u64,
+    window_hits: u64,
+    iters: u64,
+    c: RaceClass,
+    m: MemModel,
+) -> Verdict {
     if violations > 0 {
         Verdict::Reproduced
+    } else if !enough_window_hits(window_hits, iters) {
+        Verdict::Inconclusive
     } else if c.reachable_on(m) {
         Verdict::Clean
     } else {
@@ -148,7 +179,7 @@ mod tests {
     fn any_violation_reproduces() {
         for c in [RaceClass::None, RaceClass::Logical, RaceClass::StoreStore] {
             for m in [MemModel::Tso, MemModel::Weak, MemModel::Unknown] {
-                assert_eq!(verdict(1, c, m), Verdict::Reproduced);
+                assert_eq!(verdict(1, 0, 1000, c, m), Verdict::Reproduced);
             }
         }
     }
@@ -156,21 +187,36 @@ mod tests {
     #[test]
     fn store_store_is_never_clean_off_weak() {
         assert_eq!(
-            verdict(0, RaceClass::StoreStore, MemModel::Tso),
+            verdict(0, 500, 1000, RaceClass::StoreStore, MemModel::Tso),
             Verdict::NotReachableHere
         );
         assert_eq!(
-            verdict(0, RaceClass::StoreStore, MemModel::Unknown),
+            verdict(0, 500, 1000, RaceClass::StoreStore, MemModel::Unknown),
             Verdict::NotReachableHere
         );
         assert_eq!(
-            verdict(0, RaceClass::StoreStore, MemModel::Weak),
+            verdict(0, 500, 1000, RaceClass::StoreStore, MemModel::Weak),
             Verdict::Clean
         );
         assert_eq!(
-            verdict(0, RaceClass::Logical, MemModel::Tso),
+            verdict(0, 500, 1000, RaceClass::Logical, MemModel::Tso),
             Verdict::Clean
         );
+    }
+
+    #[test]
+    fn too_few_window_hits_are_inconclusive_never_clean() {
+        for c in [RaceClass::None, RaceClass::Logical, RaceClass::StoreStore] {
+            for m in [MemModel::Tso, MemModel::Weak, MemModel::Unknown] {
+                assert_eq!(verdict(0, 0, 190, c, m), Verdict::Inconclusive);
+                assert_eq!(verdict(0, 99, 100, c, m), Verdict::Inconclusive);
+                // 100 hits but under 1 % of the iterations.
+                assert_eq!(verdict(0, 100, 10_001, c, m), Verdict::Inconclusive);
+                assert_ne!(verdict(0, 100, 10_000, c, m), Verdict::Inconclusive);
+            }
+        }
+        assert!(!Expected::Is(Verdict::Clean).accepts(Verdict::Inconclusive));
+        assert!(!Expected::Is(Verdict::NotReachableHere).accepts(Verdict::Inconclusive));
     }
 
     #[test]

@@ -6,7 +6,25 @@
 //! writer stores the same number to `step_done` or the window time runs out. The writer's step
 //! then really runs on another CPU while this CPU sits inside its IRQ-off section between two
 //! steps of the algorithm — Jann's widened window, made repeatable. Free mode: a seeded random
-//! spin at the R3/R4 and R4/R5 windows (`widen=`).
+//! spin before R4 (`widen=`).
+//!
+//! Widening happens only before R4 (the speculative reference), never between R4 and R7: a
+//! spin there lasts far longer than any CPU's reorder window, so it would let every store and
+//! load of the race drain and suppress exactly the weak-memory outcomes (V5's load passing the
+//! relaxed RMW, V9's pin store passing the recheck load, stale metadata reads after R4). The
+//! one exception is `PollTail` (V12), a program-order window that widens before the PTE
+//! recheck on purpose.
+//!
+//! Window hits (what makes a CLEAN verdict mean something, see `stress::verdict`), per
+//! iteration of the scripted reader:
+//! - `Script` / `PollTail`: the reader sat at its site and saw the writer's step complete
+//!   (`step_done`), or saw the writer begin its step and wait for readers to leave their
+//!   IRQ-off sections (V1i: the step overlapped the window and the shootdown held it off);
+//! - `Signal` / `Free`: the writer stamps `aux[STEP_START]` right before its step (after its
+//!   seeded delay) and `step_done` right after it; the reader samples `step_done` when its
+//!   IRQ-off walk begins and `aux[STEP_START]` when it ends (relaxed loads, outside R0..R7). A
+//!   hit is "step not yet done at the start ∧ step started by the end": the step overlapped
+//!   the reader's walk in the coherence order of those two words.
 
 use super::oracles::counts::{FirstViolation, Tally, Violation};
 use super::prng::Prng;
@@ -20,11 +38,11 @@ use crate::sync::{read_once, smp_mb, smp_store_release, write_once};
 pub enum Mode {
     /// Wait at `site` for the writer's step of this iteration.
     Script(Site),
-    /// Random spins of up to `widen` loops at R3/R4 and R4/R5.
+    /// Random spins of up to `widen` loops between R3 and R4.
     Free,
     /// At `site`, tell the writer the reader got there and go on without waiting: the writer's
     /// seeded delay then decides where its step lands relative to the rest of the reader.
-    /// The second field scales the `widen` spins at R3/R4 and R4/R5 (seeded, like `Free`).
+    /// The second field scales the `widen` spin between R3 and R4 (seeded, like `Free`).
     Signal(Site, u64),
     /// At `site` (after R0), wait for the writer's signal, then poll the `compound_head` word
     /// of the page the PTE names until it is a tail word (the writer's `prep_compound_page`
@@ -41,6 +59,8 @@ pub struct StressWindow<'w> {
     iter: u64,
     mode: Mode,
     waited: bool,
+    hit: bool,
+    step_pending_at_enter: bool,
     publish_section: bool,
     rng: &'w mut Prng,
     /// The last PTE value the walker read (for hooks that poll the page it names).
@@ -99,6 +119,22 @@ pub fn spin_loops(n: u64) {
     }
 }
 
+impl Mode {
+    /// Name for the `window` key of the result record.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Script(_) => "handshake",
+            Self::Free => "free",
+            Self::Signal(..) => "signal",
+            Self::PollTail(_) => "poll-tail",
+        }
+    }
+}
+
+/// `World::aux` slot where the writer stamps `iter + 1` right before its step (see the module
+/// documentation on window hits).
+pub const STEP_START: usize = 2;
+
 impl<'w> StressWindow<'w> {
     /// A window for CPU `cpu`, iteration `iter`.
     pub fn new(
@@ -118,15 +154,18 @@ impl<'w> StressWindow<'w> {
             iter,
             mode,
             waited: false,
+            hit: false,
+            step_pending_at_enter: false,
             publish_section,
             rng,
             last_pte: 0,
         }
     }
 
-    /// Whether the scripted wait saw the writer's step land inside the window.
-    pub fn waited(&self) -> bool {
-        self.waited
+    /// Whether the writer's step of this iteration hit this call's window (see the module
+    /// documentation for the definition per mode).
+    pub fn window_hit(&self) -> bool {
+        self.hit
     }
 
     /// Count a violation with details.
@@ -149,10 +188,16 @@ impl<'w> StressWindow<'w> {
         let mut limit = Limit::new(w.params.window_ticks);
         loop {
             if read_once(&*w.step_done) == self.iter + 1 {
-                self.tally.steps_in_window += 1;
+                self.hit = true;
                 return;
             }
-            if read_once(&*w.writer_waits) != waits || limit.expired() {
+            if read_once(&*w.writer_waits) != waits {
+                // The writer began its step and now waits for this CPU to leave its IRQ-off
+                // section (V1i): the step overlapped the window and was held off by it.
+                self.hit = true;
+                return;
+            }
+            if limit.expired() {
                 return;
             }
             core::hint::spin_loop();
@@ -181,6 +226,9 @@ impl StressWindow<'_> {
 impl Window for StressWindow<'_> {
     #[inline(always)]
     fn section_enter(&mut self) {
+        if matches!(self.mode, Mode::Free | Mode::Signal(..)) {
+            self.step_pending_at_enter = read_once(&*self.world.step_done) != self.iter + 1;
+        }
         if self.publish_section {
             let s = &*self.world.sections[self.cpu];
             write_once(s, read_once(s) + 1);
@@ -190,6 +238,9 @@ impl Window for StressWindow<'_> {
 
     #[inline(always)]
     fn section_exit(&mut self) {
+        if self.step_pending_at_enter && read_once(&*self.world.aux[STEP_START]) == self.iter + 1 {
+            self.hit = true;
+        }
         if self.publish_section {
             let s = &*self.world.sections[self.cpu];
             smp_store_release(s, read_once(s) + 1);
@@ -203,17 +254,11 @@ impl Window for StressWindow<'_> {
                 self.waited = true;
                 self.script_wait();
             }
-            Mode::Free
-                if matches!(site, Site::BeforeRef | Site::AfterRef)
-                    && self.world.params.widen > 0 =>
-            {
+            Mode::Free if site == Site::BeforeRef && self.world.params.widen > 0 => {
                 let n = self.rng.below(self.world.params.widen + 1);
                 spin_loops(n);
             }
-            Mode::Signal(_, scale)
-                if matches!(site, Site::BeforeRef | Site::AfterRef)
-                    && self.world.params.widen > 0 =>
-            {
+            Mode::Signal(_, scale) if site == Site::BeforeRef && self.world.params.widen > 0 => {
                 let n = self.rng.below(self.world.params.widen * scale + 1);
                 spin_loops(n);
             }

@@ -20,7 +20,8 @@ use crate::mm::types::{__GFP_COMP, HPAGE_PMD_ORDER};
 use crate::stress::prng::Prng;
 use crate::stress::roles::reader::Plan;
 use crate::stress::roles::writer::{
-    alloc_and_map_subpage, alloc_pages_checked, put_mapping_ref, tag_other, unmap_at,
+    alloc_and_map_subpage, alloc_pages_checked, put_mapping_ref, put_page_checked, tag_other,
+    unmap_at,
 };
 use crate::stress::window::Mode;
 use crate::sync::write_once;
@@ -78,7 +79,7 @@ impl Script for Init {
 
     fn teardown(&mut self, env: &Env, _iter: u64, _plan: &Plan) {
         if let Some(f) = self.new.take() {
-            env.world.zone.put_page(env.cpu, f);
+            put_page_checked(env, f);
         }
     }
 }

@@ -1,7 +1,8 @@
-//! The experiments: each is a scripted interleaving of one race (spec §5) driven by
-//! [`script::run`]: a writer (CPU 0) sets up, then performs its step while the reader (CPU 1)
-//! sits in the window named by the script; further CPUs read free-running with widened windows
-//! or churn the allocator.
+//! The experiments: each is an interleaving of one race (spec §5) driven by [`script::run`]: a
+//! writer (CPU 0) sets up, then performs its step while the reader (CPU 1) sits in the window
+//! named by the script (stop-and-wait), or races it after a seeded delay (free races:
+//! recheck-race, reuse, pin, publish); further CPUs read free-running with widened windows or
+//! churn the allocator.
 
 pub mod init;
 pub mod pin;
@@ -61,6 +62,20 @@ impl Experiment {
             Self::Publish => "publish",
             Self::Pin => "pin",
             Self::Init => "init",
+        }
+    }
+    /// How the scripted reader's window behaves in this experiment.
+    pub fn reader_mode(self) -> crate::stress::window::Mode {
+        use script::Script;
+        match self {
+            Self::Split => split::Split::reader_mode(),
+            Self::Recheck => recheck::Recheck::reader_mode(),
+            Self::RecheckRace => recheck::RecheckRace::reader_mode(),
+            Self::Tables => tables::Tables::reader_mode(),
+            Self::Reuse => reuse::Reuse::reader_mode(),
+            Self::Publish => publish::Publish::reader_mode(),
+            Self::Pin => pin::Pin::reader_mode(),
+            Self::Init => init::Init::reader_mode(),
         }
     }
     /// Parse an `experiment=` element.

@@ -5,7 +5,8 @@
 //! V9) rechecks the PTE. Reader accepted a pin ∧ writer saw "not pinned" while the pin was
 //! held is the store-buffering outcome: a pinned page made shared (pinned_page_shared). The
 //! reader signals after R0 and goes on; the writer starts after a seeded delay, so its check
-//! lands before, inside or after the reader's pin → recheck window.
+//! lands before, inside or after the reader's pin → recheck window. Window hit: the check's
+//! step overlapped the reader's IRQ-off walk (`stress::window`).
 
 use super::script::{foll_flags, Script};
 use super::Env;
@@ -22,7 +23,7 @@ use crate::stress::roles::reader::{Plan, ReadOutcome, RELEASED};
 use crate::stress::roles::writer::{
     alloc_pages_checked, map_at, put_mapping_ref, tag_at, unmap_at,
 };
-use crate::stress::window::{spin_loops, Mode};
+use crate::stress::window::Mode;
 use crate::sync::{read_once, smp_mb, write_once};
 
 /// The writer's seeded delay before its check, in spin loops: spread so that the check lands
@@ -69,9 +70,12 @@ impl Script for Pin {
         self.page = Some(p);
     }
 
+    fn delay(plan: &Plan) -> u64 {
+        plan.choice
+    }
+
     fn step(&mut self, env: &Env, iter: u64, plan: &Plan) {
         let p = self.page.expect("pin: setup ran");
-        spin_loops(plan.choice);
         let w = env.world;
         if unmap_at(env, plan.va).is_none() {
             return;

@@ -13,7 +13,9 @@ use crate::gup::window::Site;
 use crate::mm::page::Page;
 use crate::stress::prng::Prng;
 use crate::stress::roles::reader::Plan;
-use crate::stress::roles::writer::{alloc_and_map_subpage, put_mapping_ref, unmap_at};
+use crate::stress::roles::writer::{
+    alloc_and_map_subpage, put_mapping_ref, put_page_checked, unmap_at,
+};
 use crate::stress::window::Mode;
 
 /// Order of the published compound page.
@@ -58,7 +60,7 @@ impl Script for Publish {
             if unmap_at(env, plan.va).is_some() {
                 put_mapping_ref(env, head);
             }
-            env.world.zone.put_page(env.cpu, head);
+            put_page_checked(env, head);
         }
     }
 }

@@ -13,7 +13,7 @@ use crate::mm::types::GFP_KERNEL;
 use crate::stress::prng::Prng;
 use crate::stress::roles::reader::Plan;
 use crate::stress::roles::writer::{
-    alloc_pages_checked, map_at, put_mapping_ref, tag_other, unmap_at,
+    alloc_pages_checked, map_at, put_mapping_ref, put_page_checked, tag_other, unmap_at,
 };
 
 /// Writer state.
@@ -63,15 +63,18 @@ impl Script for Recheck {
 
     fn teardown(&mut self, env: &Env, _iter: u64, _plan: &Plan) {
         if let Some(q) = self.other.take() {
-            env.world.zone.put_page(env.cpu, q);
+            put_page_checked(env, q);
         }
     }
 }
 
 /// 5d as a free race (V5): the same writer, but the reader only signals after R0 and goes on
-/// with seeded widening spins, while the writer starts its unmap/free/reallocate after a seeded
-/// delay. A relaxed add-unless-zero (no acquire) lets the PTE recheck be satisfied before the
-/// increment on a weakly ordered CPU; a scripted wait before R4 would leave no such overlap.
+/// with a seeded widening spin before R4 (never between R4 and R7: that would let the relaxed
+/// RMW complete before the recheck loads and hide the very reordering under test), while the
+/// writer starts its unmap/free/reallocate after a seeded delay. A relaxed add-unless-zero (no
+/// acquire) lets the PTE recheck be satisfied before the increment on a weakly ordered CPU; a
+/// scripted wait before R4 would leave no such overlap. Window hit: the step overlapped the
+/// reader's IRQ-off walk (`stress::window`).
 pub struct RecheckRace {
     inner: Recheck,
 }
@@ -102,8 +105,11 @@ impl Script for RecheckRace {
         self.inner.setup(env, iter, plan);
     }
 
+    fn delay(plan: &Plan) -> u64 {
+        plan.choice >> 1
+    }
+
     fn step(&mut self, env: &Env, iter: u64, plan: &Plan) {
-        crate::stress::window::spin_loops(plan.choice >> 1);
         let p = Plan {
             choice: plan.choice & 1,
             ..*plan

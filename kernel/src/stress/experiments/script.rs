@@ -7,7 +7,8 @@
 //!    one, and the other CPUs do not take part: they run free, following `iter_now`, until
 //!    CPU 0 sets `stop`);
 //! 3. CPU 1 (reader) runs GUP with the script's window and then announces it is done; CPU 0
-//!    waits until the reader is in that window (or done), performs the step, announces it,
+//!    waits until the reader is in that window (or done), waits its seeded delay (free races),
+//!    stamps `aux[STEP_START]`, performs the step, announces it (`step_done`),
 //!    waits for the reader to be done and tears down `i`; extra CPUs read free-running or
 //!    churn the allocator (handshake words carry `i + 1`, so their initial 0 never matches);
 //! 4. every CPU reports a page-table quiescent state.
@@ -22,7 +23,7 @@ use crate::stress::roles::churn::churn_round;
 use crate::stress::roles::reader::{read_gup, Plan, ReadOutcome};
 use crate::stress::roles::Role;
 use crate::stress::variants::Foll;
-use crate::stress::window::{spin_loops, DeadlinePoll, Mode};
+use crate::stress::window::{spin_loops, DeadlinePoll, Mode, STEP_START};
 use crate::sync::{read_once, write_once};
 
 /// One race, as a writer script around a reader window.
@@ -36,12 +37,20 @@ pub trait Script: Sized {
     const READER_TRIES: usize = 1;
     /// The scripted reader holds what it took until the writer's step is over.
     const HOLD_UNTIL_STEP: bool = false;
+    /// The step stamps `aux[STEP_START]` itself ([`mark_step_start`]) where its racing part
+    /// begins, instead of the driver stamping it right before the step.
+    const MARKS_STEP_START: bool = false;
     /// The writer's state (created on CPU 0 only).
     fn new(env: &Env) -> Self;
     /// The reader's request for iteration `iter` (`rng` is seeded from `(seed, iter)`).
     fn plan(env: &Env, iter: u64, rng: &mut Prng) -> Plan;
     /// Writer, before rendezvous A.
     fn setup(&mut self, env: &Env, iter: u64, plan: &Plan);
+    /// The writer's seeded delay before its step, in spin loops (free races: it decides where
+    /// the step lands relative to the reader's walk); default none.
+    fn delay(_plan: &Plan) -> u64 {
+        0
+    }
     /// Writer, while the reader sits in its window.
     fn step(&mut self, env: &Env, iter: u64, plan: &Plan);
     /// Writer, after rendezvous B (before the next setup).
@@ -56,6 +65,11 @@ pub trait Script: Sized {
     fn writer_tally(&mut self) -> Tally {
         Tally::default()
     }
+}
+
+/// Stamp the start of the writer's racing step of `iter` (window hits, see `stress::window`).
+pub fn mark_step_start(env: &Env, iter: u64) {
+    write_once(&*env.world.aux[STEP_START], iter + 1);
 }
 
 /// GUP flags for this iteration per the variant's FOLL choice.
@@ -161,6 +175,11 @@ fn run_role<V: Variant, S: Script>(env: &Env, role: Role) -> Tally {
                 dp.poll();
                 core::hint::spin_loop();
             }
+            spin_loops(S::delay(&plan));
+            // Window-hit stamps around the step (see `stress::window`).
+            if !S::MARKS_STEP_START {
+                mark_step_start(env, iter);
+            }
             wr.step(env, iter, &plan);
             write_once(&*world.step_done, iter + 1);
             // Teardown only once the scripted reader has released everything.
@@ -172,6 +191,7 @@ fn run_role<V: Variant, S: Script>(env: &Env, role: Role) -> Tally {
             rcu.tlb_table_flush();
         } else {
             let mut out = ReadOutcome::default();
+            let mut hit = false;
             for _ in 0..S::READER_TRIES {
                 out = read_gup::<V>(
                     env,
@@ -182,9 +202,13 @@ fn run_role<V: Variant, S: Script>(env: &Env, role: Role) -> Tally {
                     &mut rng,
                     S::HOLD_UNTIL_STEP,
                 );
+                hit |= out.window_hit;
                 if out.total > 0 {
                     break;
                 }
+            }
+            if hit {
+                tally.window_hits += 1;
             }
             S::after_read(env, iter, &plan, &out, &mut tally);
             write_once(&*world.reader_done, iter + 1);

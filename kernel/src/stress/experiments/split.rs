@@ -23,7 +23,9 @@ use crate::mm::pgtable::table::PAGE_SIZE;
 use crate::mm::zone::Zone;
 use crate::stress::prng::Prng;
 use crate::stress::roles::reader::Plan;
-use crate::stress::roles::writer::{alloc_and_map_subpage, map_at, put_mapping_ref, unmap_at};
+use crate::stress::roles::writer::{
+    alloc_and_map_subpage, map_at, put_mapping_ref, put_page_checked, unmap_at,
+};
 use crate::stress::variants::Shootdown;
 
 /// Order of the THP (8 pages: order > 1, so FOLL_PIN uses the pincount in `page[2]`).
@@ -108,6 +110,6 @@ impl Script for Split {
         if unmap_at(env, plan.va).is_some() {
             put_mapping_ref(env, page);
         }
-        env.world.zone.put_page(env.cpu, head);
+        put_page_checked(env, head);
     }
 }

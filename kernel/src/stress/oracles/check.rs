@@ -11,11 +11,25 @@ use crate::stress::window::StressWindow;
 use crate::stress::world::{tag, World};
 use crate::sync::{fetch_add, fetch_sub, read_once, Strength};
 
+/// Raise the shadow pin count of every frame in `out[..n]`: this holder believes it holds them
+/// until [`check_and_release`] drops the count right before releasing each one.
+pub fn shadow_pin(world: &World, ctx: &GupCtx, out: &[Option<Grabbed>], n: usize) {
+    for g in out.iter().take(n).flatten() {
+        fetch_add(
+            world.pins_of(ctx.mem_map.page_to_pfn(g.page)),
+            1,
+            Strength::Relaxed,
+        );
+    }
+}
+
 /// Check every page of `out[..n]` (asked for at `va0`, `va0 + 4K`, ...) and release it:
 /// - **wrong_head**: with a valid reference on its head a page cannot leave that compound page,
 ///   so `compound_head(page) != head` proves the reference is on the wrong page (5a/5b);
-/// - **freed_while_held** (allocator side, see `roles::writer::alloc_pages_checked`): the shadow
-///   pin count of a frame is raised while this holder checks it;
+/// - **freed_while_held** (writer side, see `roles::writer::alloc_pages_checked` and
+///   `roles::writer::put_page_checked`): the shadow pin count of every frame taken was raised
+///   by [`shadow_pin`] right after the GUP call returned and is dropped here just before the
+///   release, so a free or reallocation of the frame in between is caught;
 /// - **foreign_page**: the shadow owner of the frame says it belongs to someone else (another
 ///   allocation, or a different address) — GUP returned a page not mapped there (5d-i).
 ///
@@ -35,9 +49,6 @@ pub fn check_and_release(
         let Some(g) = slot.take() else { continue };
         let pfn = mm.page_to_pfn(g.page);
         let head_pfn = mm.page_to_pfn(g.head);
-        // This holder believes it holds `page` (the allocator side checks it when it hands
-        // the frame out again: freed_while_held).
-        fetch_add(world.pins_of(pfn), 1, Strength::Relaxed);
         let now = mm.compound_head(g.page);
         if !core::ptr::eq(now, g.head) {
             w.violation(Violation::WrongHead, pfn, head_pfn);

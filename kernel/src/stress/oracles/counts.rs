@@ -120,8 +120,9 @@ pub struct Tally {
     pub first: Option<FirstViolation>,
     /// Iterations completed (writer rounds / reader rounds).
     pub iters: u64,
-    /// Scripted writer steps that landed inside the reader's window.
-    pub steps_in_window: u64,
+    /// Iterations whose race window was hit (the writer's step overlapped the scripted
+    /// reader's window; defined per reader mode in `stress::window`).
+    pub window_hits: u64,
     /// Hardware walks (`AT S1E1R`) of accepted addresses: same page, another page, fault.
     pub mmu: [u64; 3],
 }
@@ -172,7 +173,7 @@ impl Tally {
             }
         }
         self.iters = self.iters.max(o.iters);
-        self.steps_in_window += o.steps_in_window;
+        self.window_hits += o.window_hits;
         for i in 0..3 {
             self.mmu[i] += o.mmu[i];
         }

@@ -6,7 +6,7 @@ use crate::gup::grab::Grabbed;
 use crate::gup::variant::Variant;
 use crate::gup::GupCtx;
 use crate::stress::experiments::Env;
-use crate::stress::oracles::check::check_and_release;
+use crate::stress::oracles::check::{check_and_release, shadow_pin};
 use crate::stress::oracles::counts::Tally;
 use crate::stress::prng::Prng;
 use crate::stress::window::{Mode, StressWindow};
@@ -37,8 +37,9 @@ pub struct ReadOutcome {
     pub fast: usize,
     /// Pages taken in total (fast + slow).
     pub total: usize,
-    /// Whether the scripted window saw the writer's step.
-    pub stepped: bool,
+    /// Whether the writer's step of this iteration hit this call's window (the per-mode
+    /// definition is in `stress::window`); the script counts one window hit per iteration.
+    pub window_hit: bool,
 }
 
 /// One GUP call with variant `V`, windows per `mode`, checks and release. With
@@ -65,7 +66,11 @@ pub fn read_gup<V: Variant>(
             &ctx, &world.mm, plan.va, nr, plan.flags, &mut out, &mut w,
         )
     };
-    let stepped = w.waited();
+    let window_hit = w.window_hit();
+    // This holder now believes it holds what it took: raise the shadow pins (outside every
+    // window) before the hold, so a free of any of these frames until the release is
+    // freed_while_held (checked on the writer's free and alloc paths).
+    shadow_pin(world, &ctx, &out, total);
     w.tally.attempts += nr as u64;
     w.tally.accepted += fast as u64;
     if hold_until_step && total > 0 {
@@ -81,6 +86,6 @@ pub fn read_gup<V: Variant>(
     ReadOutcome {
         fast,
         total,
-        stepped,
+        window_hit,
     }
 }

@@ -1,7 +1,9 @@
 //! The writer's operations on the experiment's address space, with the variant's writer knobs
 //! (W1 publish strength, V1i shootdown) and the oracle's ownership tags.
 
+use crate::mm::compound::compound_order;
 use crate::mm::page::Page;
+use crate::mm::page_ref::page_ref_count;
 use crate::mm::pgtable::desc::{PgProt, Pte};
 use crate::mm::pgtable::map::{map_page, unmap_page};
 use crate::mm::types::{Gfp, __GFP_COMP};
@@ -11,16 +13,11 @@ use crate::stress::variants::{PtePublish, Shootdown};
 use crate::stress::world::tag;
 use crate::sync::{read_once, write_once, Strength};
 
-/// `alloc_pages()` for the writer, with the allocator-side shadow-pin oracle: a frame handed
-/// out while some GUP holder believes it holds it was freed while held (freed_while_held,
-/// counted in the run's merged tally with the frame's details).
-pub fn alloc_pages_checked(env: &Env, order: usize, gfp: Gfp) -> &'static Page {
+/// The shadow-pin oracle: count freed_while_held (in the run's merged tally, with the frame's
+/// details) for every frame of the block of `1 << order` frames at `pfn` that some GUP holder
+/// still believes it holds, now that the block has been freed or handed out again.
+fn check_not_held(env: &Env, pfn: u64, order: usize) {
     let w = env.world;
-    let page = w
-        .zone
-        .alloc_pages(env.cpu, order, gfp)
-        .expect("experiment: out of memory");
-    let pfn = w.zone.page_to_pfn(page);
     for k in 0..1u64 << order {
         if read_once(w.pins_of(pfn + k)) != 0 {
             let fv = FirstViolation {
@@ -34,7 +31,34 @@ pub fn alloc_pages_checked(env: &Env, order: usize, gfp: Gfp) -> &'static Page {
             w.merged.lock().violation(fv);
         }
     }
+}
+
+/// `alloc_pages()` for the writer, with the allocator-side shadow-pin oracle: a frame handed
+/// out while some GUP holder believes it holds it was freed while held (freed_while_held).
+pub fn alloc_pages_checked(env: &Env, order: usize, gfp: Gfp) -> &'static Page {
+    let w = env.world;
+    let page = w
+        .zone
+        .alloc_pages(env.cpu, order, gfp)
+        .expect("experiment: out of memory");
+    check_not_held(env, w.zone.page_to_pfn(page), order);
     page
+}
+
+/// `put_page()` for the writer, with the free-side shadow-pin oracle: if this put freed the
+/// block (its head's refcount is 0 afterwards), no GUP holder may still believe it holds one of
+/// its frames (freed_while_held). A holder with a valid reference keeps the refcount up, so a
+/// correct reader never trips it; a reader whose reference sits on the wrong head (V1) does.
+pub fn put_page_checked(env: &Env, page: &Page) {
+    let zone = env.world.zone;
+    let mm = zone.mem_map();
+    let head = mm.compound_head(page);
+    let order = compound_order(mm, head);
+    let pfn = zone.page_to_pfn(head);
+    zone.put_page(env.cpu, head);
+    if page_ref_count(head) == 0 {
+        check_not_held(env, pfn, order);
+    }
 }
 
 /// Strength of the PTE store that publishes a page (W1).
@@ -92,7 +116,7 @@ pub fn unmap_at(env: &Env, va: u64) -> Option<Pte> {
     old
 }
 
-/// Drop the reference a mapping held on `page`'s compound head (`put_page`).
+/// Drop the reference a mapping held on `page`'s compound head (`put_page`, checked).
 pub fn put_mapping_ref(env: &Env, page: &Page) {
-    env.world.zone.put_page(env.cpu, page);
+    put_page_checked(env, page);
 }
