@@ -76,6 +76,8 @@ pub struct Board {
     /// GIC distributor base and version (2 for `arm,cortex-a15-gic` / `arm,gic-400`, 3 for
     /// `arm,gic-v3`).
     pub gic: Option<(u64, u8)>,
+    /// GICv2 CPU interface base (the GIC node's second `reg` range).
+    pub gicc: Option<u64>,
     /// `/chosen/bootargs` (empty if none).
     pub bootargs: &'static str,
 }
@@ -137,6 +139,7 @@ pub unsafe fn parse(addr: u64) -> Result<Board, DtbError> {
         psci: None,
         uart: None,
         gic: None,
+        gicc: None,
         bootargs: "",
     };
 
@@ -234,8 +237,13 @@ pub unsafe fn parse(addr: u64) -> Result<Board, DtbError> {
         let v3 = g
             .compatible()
             .is_some_and(|c| c.all().any(|s| s == "arm,gic-v3"));
-        if let Some(base) = g.reg().and_then(|mut r| r.next()) {
-            b.gic = Some((base.starting_address as u64, if v3 { 3 } else { 2 }));
+        if let Some(mut regs) = g.reg() {
+            if let Some(base) = regs.next() {
+                b.gic = Some((base.starting_address as u64, if v3 { 3 } else { 2 }));
+            }
+            if !v3 {
+                b.gicc = regs.next().map(|r| r.starting_address as u64);
+            }
         }
     }
 

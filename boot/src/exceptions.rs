@@ -1,11 +1,13 @@
 //! Exception vectors: all 16 entries save the full register frame and call
-//! [`exception_handler`]. Every exception is fatal for now (interrupts stay masked): the
-//! handler prints a fault report and a `fault` record and ends the run with exit code 3.
+//! [`gupbed_exception_handler`]. An IRQ at EL1h goes to the GIC handler ([`gic::handle_irq`]):
+//! an SGI gupbed enabled is acknowledged and the vector returns (`eret` with the saved frame).
+//! Everything else is fatal: the handler prints a fault report and a `fault` record and ends
+//! the run with exit code 3.
 //!
 //! Special case: a semihosting call (`hlt #0xf000`) that traps because QEMU runs without
 //! `-semihosting` is not a fault: [`crate::exit`] falls back to PSCI `SYSTEM_OFF`.
 
-use crate::{cpu, exit, uart};
+use crate::{cpu, exit, gic, uart};
 use core::arch::global_asm;
 use core::sync::atomic::{AtomicBool, Ordering};
 use kernel::run::fault::{self, FaultInfo};
@@ -132,16 +134,38 @@ const VECTOR_NAMES: [&str; 16] = [
     "SError, lower EL AArch32",
 ];
 
+/// Index of "IRQ, current EL with SPx": the one interrupt vector gupbed takes (EL1h).
+const VECTOR_IRQ_SPX: u64 = 5;
+
 /// Per-CPU "already reporting a fault" flags: a fault inside the fault path must not recurse.
 static IN_FAULT: [AtomicBool; MAX_CPUS] = [const { AtomicBool::new(false) }; MAX_CPUS];
 
 #[no_mangle]
 extern "C" fn gupbed_exception_handler(frame: &mut Frame, vector: u64) {
     let cpu = cpu::index();
-    exit::maybe_semihosting_trap(frame.elr, frame.esr);
+    // The IRQ vector (before anything reads ESR, which is stale for an interrupt): the GIC's
+    // SGIs return to the interrupted code; any other interrupt is reported below.
+    let mut vector_name = VECTOR_NAMES[(vector & 15) as usize];
+    if vector == VECTOR_IRQ_SPX {
+        match gic::handle_irq(cpu) {
+            gic::Irq::Handled => return,
+            gic::Irq::Unexpected(id) => {
+                // Raw UART: the interrupted code may hold the console lock.
+                let mut line = kernel::console::LineBuf::new();
+                let _ = core::fmt::Write::write_fmt(
+                    &mut line,
+                    format_args!("\n*** gupbed: cpu {cpu}: unexpected interrupt id {id}\n"),
+                );
+                uart::write_bytes(line.as_bytes());
+                vector_name = "IRQ, current EL with SPx (unexpected interrupt id)";
+            }
+        }
+    } else {
+        exit::maybe_semihosting_trap(frame.elr, frame.esr);
+    }
     let info = FaultInfo {
         cpu,
-        vector: VECTOR_NAMES[(vector & 15) as usize],
+        vector: vector_name,
         esr: frame.esr,
         elr: frame.elr,
         far: frame.far,

@@ -4,30 +4,23 @@
 use crate::{cpu, exit, uart};
 use aarch64_cpu::registers::{Readable, Writeable, CNTFRQ_EL0, CNTVCT_EL0, DAIF, TTBR0_EL1};
 use core::arch::asm;
-use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicUsize, Ordering};
 use kernel::hal::Hal;
 
 /// The board's platform interface.
 pub struct BoardHal {
     online: AtomicUsize,
-    /// GICv2 distributor base (0: none / not GICv2).
-    gicd: AtomicU64,
 }
 
 /// The one instance (plain atomics, `const`-initialised: no CAS needed to set it up).
 pub static HAL: BoardHal = BoardHal {
     online: AtomicUsize::new(1),
-    gicd: AtomicU64::new(0),
 };
 
 impl BoardHal {
     /// Set how many CPUs are online (after bring-up).
     pub fn set_online(&self, n: usize) {
         self.online.store(n, Ordering::Release);
-    }
-    /// Record the GICv2 distributor (for SGIs once interrupts are wired).
-    pub fn set_gicd(&self, base: u64) {
-        self.gicd.store(base, Ordering::Relaxed);
     }
 }
 
@@ -80,10 +73,7 @@ impl Hal for BoardHal {
         TTBR0_EL1.set(kernel::mm::pgtable::ttbr0_value(root, asid));
         aarch64_cpu::asm::barrier::isb(aarch64_cpu::asm::barrier::SY);
     }
-    fn send_sgi(&self, _cpu_mask: u64, _sgi: u8) -> bool {
-        // GICD_SGIR would raise it, but nothing receives it yet: interrupts stay masked and the
-        // vectors treat IRQs as fatal. Report "no SGIs" honestly until the IRQ path exists.
-        let _gicd = self.gicd.load(Ordering::Relaxed);
-        false
+    fn send_sgi(&self, cpu_mask: u64, sgi: u8) -> bool {
+        crate::gic::send_sgi(cpu_mask, sgi)
     }
 }

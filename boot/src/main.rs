@@ -27,6 +27,8 @@ mod exceptions;
 #[cfg(target_os = "none")]
 mod exit;
 #[cfg(target_os = "none")]
+mod gic;
+#[cfg(target_os = "none")]
 mod hal_impl;
 #[cfg(target_os = "none")]
 mod heap;

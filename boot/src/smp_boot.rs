@@ -1,6 +1,6 @@
 //! Secondary CPUs: PSCI `CPU_ON` from the boot CPU, and the secondary's own path to the run.
 
-use crate::{cpu, entry, hal_impl::HAL, mmu, psci};
+use crate::{cpu, entry, gic, hal_impl::HAL, mmu, psci};
 use core::sync::atomic::{AtomicBool, Ordering};
 use kernel::smp::MAX_CPUS;
 
@@ -74,6 +74,8 @@ extern "C" fn boot_secondary_main(idx: u64, entry_el: u64) -> ! {
     let idx = idx as usize;
     // MMU off here: only plain loads/stores until `enable` returns.
     mmu::enable(mmu::published_root());
+    // This CPU's GIC interface (IRQs stay masked).
+    gic::init_cpu(idx);
     ONLINE[idx].store(true, Ordering::Release);
     let mut p = kernel::run::deadline::Poller::new();
     while !RELEASE.load(Ordering::Acquire) {

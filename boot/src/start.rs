@@ -2,7 +2,7 @@
 
 use crate::dtb::{self, Board, Ranges};
 use crate::hal_impl::HAL;
-use crate::{cpu, early_println, exit, heap, layout, mmu, psci, smp_boot, uart};
+use crate::{cpu, early_println, exit, gic, heap, layout, mmu, psci, smp_boot, uart};
 use alloc::vec::Vec;
 use kernel::bootargs::ExitMethod;
 use kernel::mm::pgtable::{build_identity_map, BumpTableAlloc, PgtableAlloc};
@@ -121,8 +121,10 @@ extern "C" fn boot_primary_main(x0: u64, entry_el: u64) -> ! {
     // SAFETY: the .heap region of the image, identity-mapped Normal memory, used by nothing
     // else.
     unsafe { heap::init(heap_start, heap_end) };
-    if let Some((base, 2)) = board.gic {
-        HAL.set_gicd(base);
+    // GICv2 for SGIs (PSTATE.I stays masked; runs unmask IRQs where they use SGIs).
+    if let (Some((gicd, 2)), Some(gicc)) = (board.gic, board.gicc) {
+        gic::init_distributor(gicd, gicc);
+        gic::init_cpu(0);
     }
 
     let args = kernel::run::setup(board.bootargs);

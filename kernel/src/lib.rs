@@ -17,6 +17,7 @@ pub mod bootargs;
 pub mod console;
 pub mod gup;
 pub mod hal;
+pub mod ipi;
 // Litmus calibration keeps its shared state behind a `kernel::sync` atomic static.
 #[cfg(not(loom))]
 pub mod litmus;

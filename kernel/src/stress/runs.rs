@@ -176,7 +176,10 @@ fn run_matrix(ctx: &RunCtx, name: &'static str, iters: u64, time_ms: u64, mm: Me
             window_ticks: (WINDOW_US as u128 * hz as u128 / 1_000_000).max(1) as u64,
             memmodel: mm,
         };
-        if let Some(o) = run_one(
+        // IRQs on for the row where SGIs work: CPUs acknowledge V1i's shootdown SGIs outside
+        // their IRQ-off GUP sections (crate::ipi).
+        let irq = crate::ipi::row_irqs_on();
+        let outcome = run_one(
             plat,
             ctx.cpu,
             ctx.ncpus,
@@ -186,8 +189,11 @@ fn run_matrix(ctx: &RunCtx, name: &'static str, iters: u64, time_ms: u64, mm: Me
             *exp,
             params,
             1 + i as u16,
-        ) {
+        );
+        crate::ipi::row_irqs_off(irq);
+        if let Some(o) = outcome {
             passed &= o.passed;
+            report_shootdowns(name, desc.id, exp.name(), hz);
         }
         if ctx.cpu == 0 {
             ctx.progress(name, i as u64 + 1, rows.len() as u64);
@@ -213,6 +219,48 @@ fn run_matrix(ctx: &RunCtx, name: &'static str, iters: u64, time_ms: u64, mm: Me
             .emit();
     }
     passed
+}
+
+/// After a row (CPU 0): an `ipi` record and a human line when the row's unmapper waited for
+/// readers (V1i), saying which handshake it used and the SGI round-trip latency.
+fn report_shootdowns(run: &'static str, variant: &str, experiment: &str, hz: u64) {
+    let s = crate::ipi::take_row_stats(hz);
+    if s.sgi + s.flag + s.timeouts == 0 {
+        return;
+    }
+    let head = alloc::format!(
+        "{run}: {variant}/{experiment}: shootdown handshake {}: {} SGI-acknowledged, {} flag, {} SGI timeouts",
+        s.mechanism(),
+        s.sgi,
+        s.flag,
+        s.timeouts
+    );
+    if s.samples == 0 {
+        crate::kprintln!("{head}");
+    } else {
+        crate::kprintln!(
+            "{head}; SGI round trip (send -> all acks) median {} ns, p99 {} ns, min {} ns, max {} ns over {} samples",
+            s.median_ns,
+            s.p99_ns,
+            s.min_ns,
+            s.max_ns,
+            s.samples
+        );
+    }
+    Record::new("ipi")
+        .str("run", run)
+        .str("variant", variant)
+        .str("experiment", experiment)
+        .str("shootdown", s.mechanism())
+        .u64("sgi_shootdowns", s.sgi)
+        .u64("flag_shootdowns", s.flag)
+        .u64("sgi_timeouts", s.timeouts)
+        .u64("latency_samples", s.samples)
+        .u64("latency_min_ns", s.min_ns)
+        .u64("latency_median_ns", s.median_ns)
+        .u64("latency_p99_ns", s.p99_ns)
+        .u64("latency_max_ns", s.max_ns)
+        .emit();
 }
 
 /// `run=gup`.

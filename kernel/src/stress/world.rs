@@ -118,13 +118,32 @@ impl World {
     }
 
     /// The IPI-acknowledged shootdown's wait (V1i): after the caller cleared PTEs and flushed,
-    /// wait until every other CPU that was inside its IRQ-off GUP section has left it. A GIC
-    /// SGI handshake would give the same guarantee (the IPI is acknowledged only once the
-    /// reader unmasks interrupts); this is the flag form of it: reader `W(flag) ; mb ; R(pte)`,
-    /// unmapper `W(pte) ; mb ; R(flag)` — one of them sees the other.
+    /// wait until every other CPU that was inside its IRQ-off GUP section has left it.
+    ///
+    /// Where the platform delivers SGIs (GICv2 on target) this is the real handshake
+    /// ([`crate::ipi::shootdown_sync`]): SGI to every other CPU, wait for each to acknowledge
+    /// it from its IRQ handler, which a reader with IRQs masked inside GUP-fast cannot do
+    /// before it leaves the walk. Without SGIs (host tests) — or if an acknowledgement timed
+    /// out — the flag form gives the same guarantee: reader `W(flag) ; mb ; R(pte)`, unmapper
+    /// `W(pte) ; mb ; R(flag)`, one of them sees the other.
     pub fn wait_for_readers(&self, me: usize, ncpus: usize) {
+        // A scripted reader holding its window open for this step leaves it now (as a window
+        // that timed out would), whichever handshake follows.
         crate::sync::write_once(&*self.writer_waits, read_once(&*self.writer_waits) + 1);
         smp_mb();
+        match crate::ipi::shootdown_sync(me, ncpus) {
+            crate::ipi::Handshake::Acked => {
+                smp_mb();
+                return;
+            }
+            crate::ipi::Handshake::Unavailable | crate::ipi::Handshake::TimedOut => {}
+        }
+        self.wait_for_section_flags(me, ncpus);
+    }
+
+    /// The flag form of [`World::wait_for_readers`]: wait for each CPU whose section word is
+    /// odd (inside its IRQ-off section) to move it.
+    fn wait_for_section_flags(&self, me: usize, ncpus: usize) {
         for c in 0..ncpus {
             if c == me {
                 continue;
