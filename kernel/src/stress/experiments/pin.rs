@@ -19,7 +19,7 @@ use crate::mm::pin::page_maybe_dma_pinned;
 use crate::mm::types::GFP_KERNEL;
 use crate::stress::oracles::counts::{FirstViolation, Tally, Violation};
 use crate::stress::prng::Prng;
-use crate::stress::roles::reader::{Plan, ReadOutcome, RELEASED};
+use crate::stress::roles::reader::{Hold, Plan, ReadOutcome, RELEASED};
 use crate::stress::roles::writer::{
     alloc_pages_checked, map_at, put_mapping_ref, tag_at, unmap_at,
 };
@@ -42,7 +42,7 @@ pub struct Pin {
 
 impl Script for Pin {
     const SITE: Site = Site::AfterPte;
-    const HOLD_UNTIL_STEP: bool = true;
+    const HOLD: Hold = Hold::UntilStep;
 
     fn new(_env: &Env) -> Self {
         Self {

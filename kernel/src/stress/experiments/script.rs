@@ -20,7 +20,7 @@ use crate::gup::{FOLL_GET, FOLL_PIN, FOLL_WRITE};
 use crate::stress::oracles::counts::Tally;
 use crate::stress::prng::Prng;
 use crate::stress::roles::churn::churn_round;
-use crate::stress::roles::reader::{read_gup, Plan, ReadOutcome};
+use crate::stress::roles::reader::{read_gup, Hold, Plan, ReadOutcome, HELD};
 use crate::stress::roles::Role;
 use crate::stress::variants::Foll;
 use crate::stress::window::{spin_loops, DeadlinePoll, Mode, STEP_START};
@@ -35,8 +35,8 @@ pub trait Script: Sized {
     const WRITER_WAITS: bool = true;
     /// GUP calls the scripted reader makes per iteration (stops at the first that takes a page).
     const READER_TRIES: usize = 1;
-    /// The scripted reader holds what it took until the writer's step is over.
-    const HOLD_UNTIL_STEP: bool = false;
+    /// How long the scripted reader holds what it took.
+    const HOLD: Hold = Hold::None;
     /// The step stamps `aux[STEP_START]` itself ([`mark_step_start`]) where its racing part
     /// begins, instead of the driver stamping it right before the step.
     const MARKS_STEP_START: bool = false;
@@ -125,7 +125,7 @@ fn run_role<V: Variant, S: Script>(env: &Env, role: Role) -> Tally {
             let plan = plan_of::<S>(env, it);
             if role == Role::FreeReader {
                 spin_loops(rng.below(world.params.widen + 1));
-                read_gup::<V>(env, &plan, Mode::Free, it, &mut tally, &mut rng, false);
+                read_gup::<V>(env, &plan, Mode::Free, it, &mut tally, &mut rng, Hold::None);
             } else {
                 churn_round(env, &mut rng);
             }
@@ -182,12 +182,29 @@ fn run_role<V: Variant, S: Script>(env: &Env, role: Role) -> Tally {
             }
             wr.step(env, iter, &plan);
             write_once(&*world.step_done, iter + 1);
-            // Teardown only once the scripted reader has released everything.
-            while read_once(&*world.reader_done) != iter + 1 {
-                dp.poll();
-                core::hint::spin_loop();
+            if S::HOLD == Hold::AcrossTeardown {
+                // Teardown once the scripted reader holds what it took (or is done), then let
+                // it release; the next setup only once it has released everything.
+                while read_once(&*world.reader_done) != iter + 1
+                    && read_once(&*world.reader_at) != (iter + 1) | HELD
+                {
+                    dp.poll();
+                    core::hint::spin_loop();
+                }
+                wr.teardown(env, iter, &plan);
+                write_once(&*world.step_done, (iter + 1) | HELD);
+                while read_once(&*world.reader_done) != iter + 1 {
+                    dp.poll();
+                    core::hint::spin_loop();
+                }
+            } else {
+                // Teardown only once the scripted reader has released everything.
+                while read_once(&*world.reader_done) != iter + 1 {
+                    dp.poll();
+                    core::hint::spin_loop();
+                }
+                wr.teardown(env, iter, &plan);
             }
-            wr.teardown(env, iter, &plan);
             rcu.tlb_table_flush();
         } else {
             let mut out = ReadOutcome::default();
@@ -200,7 +217,7 @@ fn run_role<V: Variant, S: Script>(env: &Env, role: Role) -> Tally {
                     iter,
                     &mut tally,
                     &mut rng,
-                    S::HOLD_UNTIL_STEP,
+                    S::HOLD,
                 );
                 hit |= out.window_hit;
                 if out.total > 0 {

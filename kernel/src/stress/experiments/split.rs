@@ -10,7 +10,10 @@
 //! readers), freeze, clear the tails, unfreeze, remap bit-identical PTEs to the order-0
 //! pages. A reader without the membership recheck now takes its reference on the old head
 //! and returns a tail (wrong_head); one that decided bias vs pincount before the ref (V2)
-//! pins the wrong way (pin_accounting_mismatch).
+//! pins the wrong way (pin_accounting_mismatch). The reader holds what it took across the
+//! writer's teardown (the owner unmaps and frees the subpage while the GUP caller still uses
+//! it): a reference on the old head leaves the split-off subpage unprotected, and its free
+//! shows as freed_while_held.
 
 use super::script::{foll_flags, Script};
 use super::Env;
@@ -22,7 +25,7 @@ use crate::mm::pgtable::map::unmap_page;
 use crate::mm::pgtable::table::PAGE_SIZE;
 use crate::mm::zone::Zone;
 use crate::stress::prng::Prng;
-use crate::stress::roles::reader::Plan;
+use crate::stress::roles::reader::{Hold, Plan};
 use crate::stress::roles::writer::{
     alloc_and_map_subpage, map_at, put_mapping_ref, put_page_checked, unmap_at,
 };
@@ -68,6 +71,7 @@ impl SplitMapper for Mapper<'_, '_> {
 
 impl Script for Split {
     const SITE: Site = Site::BeforeRef;
+    const HOLD: Hold = Hold::AcrossTeardown;
 
     fn new(_env: &Env) -> Self {
         Self { head: None }

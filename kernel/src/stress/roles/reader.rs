@@ -42,9 +42,28 @@ pub struct ReadOutcome {
     pub window_hit: bool,
 }
 
-/// One GUP call with variant `V`, windows per `mode`, checks and release. With
-/// `hold_until_step`, what was taken is held until the writer's step of this iteration is over
-/// (or the window time ran out), so a writer-side oracle judges a state where it is still held.
+/// How long a scripted reader holds what it took before checking and releasing it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Hold {
+    /// Release at once.
+    None,
+    /// Until the writer's step of this iteration is over (or the window time ran out), so a
+    /// writer-side oracle judges a state where it is still held (V9's checker).
+    UntilStep,
+    /// Until the writer's teardown of this iteration is over (or the window time ran out): the
+    /// page's owner unmaps and frees what it mapped while the GUP caller still uses the page
+    /// (spec 5a "T's owner can unmap and free T while DMA/IO targets it"), so a reference on
+    /// the wrong head shows as freed_while_held on the writer's free path.
+    AcrossTeardown,
+}
+
+/// Flag or'ed into the iteration stamp (`iter + 1`) of `reader_at` ("holding, waiting for the
+/// teardown") and of `step_done` ("teardown done") for [`Hold::AcrossTeardown`].
+pub const HELD: u64 = 1 << 62;
+
+/// One GUP call with variant `V`, windows per `mode`, checks and release, holding what was
+/// taken per `hold`.
+#[allow(clippy::too_many_arguments)]
 pub fn read_gup<V: Variant>(
     env: &Env,
     plan: &Plan,
@@ -52,7 +71,7 @@ pub fn read_gup<V: Variant>(
     iter: u64,
     tally: &mut Tally,
     rng: &mut Prng,
-    hold_until_step: bool,
+    hold: Hold,
 ) -> ReadOutcome {
     let world = env.world;
     let ctx = GupCtx::new(world.zone, world.mm.pgd, env.cpu);
@@ -73,7 +92,14 @@ pub fn read_gup<V: Variant>(
     shadow_pin(world, &ctx, &out, total);
     w.tally.attempts += nr as u64;
     w.tally.accepted += fast as u64;
-    if hold_until_step && total > 0 {
+    if hold == Hold::AcrossTeardown && total > 0 {
+        crate::sync::write_once(&*world.reader_at, (iter + 1) | HELD);
+        let mut limit = crate::stress::window::Limit::new(4 * world.params.window_ticks);
+        while crate::sync::read_once(&*world.step_done) != (iter + 1) | HELD && !limit.expired() {
+            core::hint::spin_loop();
+        }
+    }
+    if hold == Hold::UntilStep && total > 0 {
         let mut limit = crate::stress::window::Limit::new(4 * world.params.window_ticks);
         while crate::sync::read_once(&*world.step_done) != iter + 1 && !limit.expired() {
             core::hint::spin_loop();
