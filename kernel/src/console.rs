@@ -66,6 +66,21 @@ pub fn write_locked(bytes: &[u8]) {
     hal().console_write(bytes);
 }
 
+/// Write under the console lock if it can be had within a bounded wait (a few milliseconds),
+/// else without it. For the fault and panic paths: other CPUs print whole lines under the
+/// lock, so taking it keeps a fault record from being split mid-line, while the bound keeps a
+/// lock held by the faulting CPU itself (or by a parked one) from deadlocking the report.
+pub fn write_bounded(bytes: &[u8]) {
+    for _ in 0..1_000_000 {
+        if let Some(_g) = CONSOLE_LOCK.try_lock() {
+            hal().console_write(bytes);
+            return;
+        }
+        core::hint::spin_loop();
+    }
+    hal().console_write(bytes);
+}
+
 /// Write without the lock (single-CPU early boot, or the fault path which must not deadlock).
 pub fn early_write(bytes: &[u8]) {
     hal().console_write(bytes);

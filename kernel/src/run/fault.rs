@@ -1,11 +1,12 @@
 //! Fatal exception and panic reports: human lines plus a `fault` / `error` record, then exit 3.
 //!
 //! The fault path must work whatever state the machine is in: it allocates nothing (the fault
-//! may be inside the allocator, or before the heap exists), and it writes without the console
-//! lock (the lock holder may be the faulting CPU, or parked). Lines are formatted into stack
-//! buffers and written through a caller-given sink: `boot` passes its raw UART writer before
-//! the [`crate::hal`] is installed, and [`fatal`] / [`panic`] use [`crate::console::early_write`]
-//! afterwards.
+//! may be inside the allocator, or before the heap exists), and it never waits unboundedly for
+//! the console lock (the lock holder may be the faulting CPU, or parked). Lines are formatted
+//! into stack buffers and written through a caller-given sink: `boot` passes its raw UART
+//! writer before the [`crate::hal`] is installed, and [`fatal`] / [`panic`] use
+//! [`crate::console::write_bounded`] afterwards, so a report line never splits another CPU's
+//! line.
 
 use super::esr;
 use super::exit;
@@ -155,7 +156,7 @@ fn stop_others_and_claim() -> bool {
 /// already ending the run, the report is still printed, then this CPU parks.
 pub fn fatal(info: &FaultInfo) -> ! {
     let first = stop_others_and_claim();
-    let mut sink = |b: &[u8]| crate::console::early_write(b);
+    let mut sink = |b: &[u8]| crate::console::write_bounded(b);
     write_report(info, &mut sink);
     if !first {
         exit::park();
@@ -168,7 +169,7 @@ pub fn fatal(info: &FaultInfo) -> ! {
 pub fn panic(info: &core::panic::PanicInfo) -> ! {
     let first = stop_others_and_claim();
     let h = crate::hal::hal();
-    let mut sink = |b: &[u8]| crate::console::early_write(b);
+    let mut sink = |b: &[u8]| crate::console::write_bounded(b);
     write_panic(h.cpu_id(), info, &mut sink);
     if !first {
         exit::park();
