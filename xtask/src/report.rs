@@ -46,6 +46,9 @@ pub struct Collector {
     pub calibration: Option<Map<String, Value>>,
     /// `memmodel` records: declared / measured / effective model of each race run.
     pub memmodels: Vec<Map<String, Value>>,
+    /// `ipi` records: per GUP row whose unmapper waits for readers, how it waited (SGI or flag)
+    /// and the SGI round-trip latency.
+    pub ipis: Vec<Map<String, Value>>,
     pub end: Option<(bool, i64)>,
     pub malformed: Vec<(String, String)>,
     pub last_progress: Option<String>,
@@ -96,6 +99,7 @@ impl Collector {
             (Typed::Other, "litmus") => self.litmus.push(body),
             (Typed::Other, "calibration") => self.calibration = Some(body),
             (Typed::Other, "memmodel") => self.memmodels.push(body),
+            (Typed::Other, "ipi") => self.ipis.push(body),
             (Typed::Other, _) => {}
         }
     }
@@ -323,6 +327,7 @@ pub fn json_report(c: &Collector, v: &Verdict, host: &HostInfo) -> Value {
         "litmus": c.litmus,
         "calibration": c.calibration,
         "memmodel": c.memmodels,
+        "ipi": c.ipis,
         "faults": c.faults,
         "errors": v.problems,
         "passed": v.passed,
