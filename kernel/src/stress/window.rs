@@ -15,8 +15,9 @@
 //! one exception is `PollTail` (V12), a program-order window that widens before the PTE
 //! recheck on purpose.
 //!
-//! Window hits (what makes a CLEAN verdict mean something, see `stress::verdict`), per
-//! iteration of the scripted reader:
+//! Window hits (what makes a CLEAN verdict mean something, see `stress::verdict`): one per
+//! iteration of the scripted reader whose window was hit, plus one per GUP call of a
+//! free-running reader (CPUs 2, 4, ...; `Free` below) whose walk the writer's step overlapped:
 //! - `Script` / `PollTail`: the reader sat at its site and saw the writer's step complete
 //!   (`step_done`), or saw the writer begin its step and wait for readers to leave their
 //!   IRQ-off sections (V1i: the step overlapped the window and the shootdown held it off);

@@ -125,7 +125,13 @@ fn run_role<V: Variant, S: Script>(env: &Env, role: Role) -> Tally {
             let plan = plan_of::<S>(env, it);
             if role == Role::FreeReader {
                 spin_loops(rng.below(world.params.widen + 1));
-                read_gup::<V>(env, &plan, Mode::Free, it, &mut tally, &mut rng, Hold::None);
+                let out =
+                    read_gup::<V>(env, &plan, Mode::Free, it, &mut tally, &mut rng, Hold::None);
+                // A free reader's call counts as a window hit when the writer's step of the
+                // pair's iteration overlapped its walk (same stamps as a free race).
+                if out.window_hit {
+                    tally.window_hits += 1;
+                }
             } else {
                 churn_round(env, &mut rng);
             }

@@ -120,8 +120,8 @@ pub struct Tally {
     pub first: Option<FirstViolation>,
     /// Iterations completed (writer rounds / reader rounds).
     pub iters: u64,
-    /// Iterations whose race window was hit (the writer's step overlapped the scripted
-    /// reader's window; defined per reader mode in `stress::window`).
+    /// Race windows hit: iterations whose writer step overlapped the scripted reader's window,
+    /// plus free-running readers' calls it overlapped (defined per mode in `stress::window`).
     pub window_hits: u64,
     /// Hardware walks (`AT S1E1R`) of accepted addresses: same page, another page, fault.
     pub mmu: [u64; 3],
