@@ -13,7 +13,7 @@
 //! - [`map`]: map/unmap 4 KiB / 2 MiB, `set_ptes`, break-before-make, split, table freeing;
 //! - [`tlb`]: TLB maintenance via `hal()` (or a test double);
 //! - [`tlb_free`]: deferred table freeing (`tlb_remove_table`, quiescent states, W5/V10);
-//! - `zone_alloc`: `ZonePgtableAlloc`, table pages from the page allocator (not under loom).
+//! - `zone_alloc`: `ZonePgtableAlloc`, table pages from the page allocator.
 
 pub mod desc;
 pub mod idmap;
@@ -26,7 +26,6 @@ pub mod table;
 pub mod tlb;
 pub mod tlb_free;
 pub mod walk;
-#[cfg(not(loom))]
 pub mod zone_alloc;
 
 pub use desc::*;
@@ -42,7 +41,6 @@ pub use tlb_free::{
     free_table_poisoned, pgtable_poisoned, TableFreePolicy, TableRcu, PGTABLE_POISON,
 };
 pub use walk::*;
-#[cfg(not(loom))]
 pub use zone_alloc::ZonePgtableAlloc;
 
 /// Why a mapping operation failed.
