@@ -76,6 +76,72 @@ pub fn command(a: &DisasmArgs) -> Result<i32> {
     disasm(&elf, &a.symbol, a.all)
 }
 
+/// The instructions (mnemonic and operands, one per entry) of the one function matching
+/// `query` in `elf`. Errors if none or several match.
+pub fn instructions(elf: &Path, query: &str) -> Result<Vec<String>> {
+    let data = std::fs::read(elf).with_context(|| format!("reading {}", elf.display()))?;
+    let syms = functions(&data)?;
+    let found = matches(&syms, query);
+    if found.len() != 1 {
+        bail!(
+            "{} functions match {query:?} (want exactly one)",
+            found.len()
+        );
+    }
+    let out = Command::new(objdump()?)
+        .args(["-d", "--no-show-raw-insn"])
+        .arg(format!("--disassemble-symbols={}", found[0].0))
+        .arg(elf)
+        .output()
+        .context("running llvm-objdump")?;
+    Ok(String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| {
+            let (addr, rest) = l.split_once(':')?;
+            if addr.trim().is_empty() || !addr.trim().chars().all(|c| c.is_ascii_hexdigit()) {
+                return None;
+            }
+            let ins = rest.trim();
+            (!ins.is_empty()).then(|| ins.split_whitespace().collect::<Vec<_>>().join(" "))
+        })
+        .collect())
+}
+
+/// Checks of the generated code the architecture asks for, on the image ELF:
+/// - the fixed GUP-fast reader (`lockless_pages_from_mm`, the public API's variant) uses only
+///   Linux-style fully ordered RMWs: every store-release-exclusive (`stlxr`) reaches a
+///   `dmb ish` within 16 instructions (`ldxr; stlxr; dmb ish`, as arm64 Linux's LL/SC atomics);
+/// - `free_pages_prepare` clears the tails' `compound_head` with plain stores (`str xzr`: the
+///   Linux S_clr, no release) and carries the W2 fix as a `dmb ishst`.
+pub fn barrier_checks(elf: &Path) -> std::result::Result<(), String> {
+    let reader = instructions(elf, "kernel::gup::fast::lockless_pages_from_mm")
+        .map_err(|e| format!("{e:#}"))?;
+    let mut rmws = 0;
+    for (i, ins) in reader.iter().enumerate() {
+        if ins.starts_with("stlxr") {
+            rmws += 1;
+            let end = (i + 17).min(reader.len());
+            if !reader[i + 1..end].iter().any(|x| x == "dmb ish") {
+                return Err(format!(
+                    "lockless_pages_from_mm: `{ins}` (instruction {i}) is not followed by `dmb ish` \
+                     within 16 instructions: not a fully ordered RMW"
+                ));
+            }
+        }
+    }
+    if rmws == 0 {
+        return Err("lockless_pages_from_mm has no stlxr: the grab was not found".into());
+    }
+    let free = instructions(elf, "free_pages_prepare").map_err(|e| format!("{e:#}"))?;
+    if !free.iter().any(|x| x.starts_with("str xzr")) {
+        return Err("free_pages_prepare: no plain `str xzr` tail clear".into());
+    }
+    if !free.iter().any(|x| x == "dmb ishst") {
+        return Err("free_pages_prepare: no `dmb ishst` (the W2 smp_wmb path)".into());
+    }
+    Ok(())
+}
+
 fn disasm(elf: &Path, query: &str, all: bool) -> Result<i32> {
     let data = std::fs::read(elf).with_context(|| format!("reading {}", elf.display()))?;
     let syms = functions(&data)?;

@@ -464,6 +464,12 @@ pub fn command(a: &TestArgs) -> Result<i32> {
     let img = match img {
         Ok(i) => {
             t.record("image build (-D warnings)", now, Ok(()));
+            let now = Instant::now();
+            t.record(
+                "generated barriers (fixed reader, free path)",
+                now,
+                crate::disasm::barrier_checks(&i.elf),
+            );
             Some(i)
         }
         Err(e) => {
