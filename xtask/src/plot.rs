@@ -180,12 +180,7 @@ where
                 }
                 SegmentValue::Last => String::new(),
             })
-            .y_label_formatter(&|y| {
-                format!("{y:.3}")
-                    .trim_end_matches('0')
-                    .trim_end_matches('.')
-                    .to_string()
-            })
+            .y_label_formatter(&|y| sig3(*y))
             .draw()
             .map_err(e)?;
         chart
@@ -221,8 +216,35 @@ where
     Ok(())
 }
 
+/// `y` with three significant digits, trailing zeros dropped: axis labels stay distinct from
+/// milliseconds (0.0025) to tens of thousands (35000).
+fn sig3(y: f64) -> String {
+    if y == 0.0 || !y.is_finite() {
+        return "0".into();
+    }
+    let mag = y.abs().log10().floor() as i32;
+    let decimals = (2 - mag).max(0) as usize;
+    let s = format!("{y:.decimals$}");
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn axis_labels_keep_three_significant_digits() {
+        use super::sig3;
+        assert_eq!(sig3(0.0), "0");
+        assert_eq!(sig3(0.0025), "0.0025");
+        assert_eq!(sig3(0.002), "0.002");
+        assert_eq!(sig3(0.0015), "0.0015");
+        assert_eq!(sig3(35000.0), "35000");
+        assert_eq!(sig3(2.5), "2.5");
+    }
+
     use super::*;
     use serde_json::json;
 
