@@ -118,6 +118,15 @@ fn logical_races_are_reproduced_and_the_fixed_reader_stays_clean() {
                 t.violations[Violation::FreedWhileHeld as usize] > 0,
                 "V1 must show freed_while_held (seed {seed}): {t:?}"
             );
+            // The owner's teardown hands the freed subpage to someone else (per-CPU LIFO)
+            // while the reader still holds it: its canary changes under the holder.
+            assert!(
+                t.violations[Violation::UseAfterFree as usize] > 0,
+                "V1 must show use_after_free (seed {seed}): {t:?}"
+            );
+        }
+        if id == "V0" {
+            assert_eq!(t.violations[Violation::UseAfterFree as usize], 0);
         }
         // Free races (reuse, publish, recheck-race, pin, init) hit their window only when the
         // host runs both threads at once: on a loaded host they may honestly end INCONCLUSIVE.
@@ -158,6 +167,7 @@ fn the_fixed_reader_is_clean_on_every_experiment() {
             "V0 on {} (seed {seed}): {t:?}",
             e.name()
         );
+        assert_eq!(t.violations[Violation::UseAfterFree as usize], 0);
         assert!(passed);
         // A stop-and-wait script hits its window whenever the writer's step lands in time, so
         // a clean V0 there is a clean V0 with its windows really hit.

@@ -102,6 +102,8 @@ pub fn run_one(
             params,
             owner: plat.owner,
             pins: plat.pins,
+            canary: plat.canary,
+            canary_seq: AtomicU64::new(0),
             reader_at: CachePadded(AtomicU64::new(0)),
             step_done: CachePadded(AtomicU64::new(0)),
             reader_done: CachePadded(AtomicU64::new(0)),

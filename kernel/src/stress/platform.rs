@@ -21,6 +21,9 @@ pub struct Platform {
     pub owner: &'static [AtomicU64],
     /// Shadow pin count per frame: how many GUP holders believe they hold the frame.
     pub pins: &'static [AtomicU64],
+    /// Canary per frame: the value the writer stamped into word 0 of the frame at its latest
+    /// allocation (see `oracles::canary`).
+    pub canary: &'static [AtomicU64],
 }
 
 impl Platform {
@@ -42,12 +45,14 @@ impl Platform {
         let n = zone.mem_map().nr_pages();
         let owner: Vec<AtomicU64> = (0..n).map(|_| AtomicU64::new(0)).collect();
         let pins: Vec<AtomicU64> = (0..n).map(|_| AtomicU64::new(0)).collect();
+        let canary: Vec<AtomicU64> = (0..n).map(|_| AtomicU64::new(0)).collect();
         Self {
             zone,
             rcu,
             kernel_pgd,
             owner: Box::leak(owner.into_boxed_slice()),
             pins: Box::leak(pins.into_boxed_slice()),
+            canary: Box::leak(canary.into_boxed_slice()),
         }
     }
 }

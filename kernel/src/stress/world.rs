@@ -59,6 +59,12 @@ pub struct World {
     /// Shadow pin count per frame (index = pfn - start_pfn): GUP holders that believe they
     /// hold the frame (relaxed; incremented after the accept, dropped before the release).
     pub pins: &'static [AtomicU64],
+    /// Canary per frame (index = pfn - start_pfn): the value the writer stamped into word 0 of
+    /// the frame at its latest allocation, i.e. the canary its current owner's mapping carries
+    /// (`oracles::canary`; relaxed, written by the writer only).
+    pub canary: &'static [AtomicU64],
+    /// Canaries handed out so far (the writer's allocation sequence number).
+    pub canary_seq: AtomicU64,
     /// Iteration whose window the scripted reader has reached.
     pub reader_at: CachePadded<AtomicU64>,
     /// Iteration whose writer step is complete.
@@ -104,6 +110,12 @@ impl World {
     #[inline(always)]
     pub fn pins_of(&self, pfn: u64) -> &AtomicU64 {
         &self.pins[(pfn - self.zone.mem_map().start_pfn()) as usize]
+    }
+
+    /// Canary word of frame `pfn`.
+    #[inline(always)]
+    pub fn canary_of(&self, pfn: u64) -> &AtomicU64 {
+        &self.canary[(pfn - self.zone.mem_map().start_pfn()) as usize]
     }
 
     /// Nanoseconds since the start (for first-violation times; never inside a window).

@@ -61,6 +61,8 @@ pub trait Script: Sized {
     fn reader_mode() -> Mode {
         Mode::Script(Self::SITE)
     }
+    /// Writer, once after the last iteration: release what the script still owns.
+    fn finish(&mut self, _env: &Env) {}
     /// Violations the writer found (e.g. V9's checker), taken at the end.
     fn writer_tally(&mut self) -> Tally {
         Tally::default()
@@ -241,6 +243,7 @@ fn run_role<V: Variant, S: Script>(env: &Env, role: Role) -> Tally {
         tally.iters = iter;
     }
     if let Some(wr) = writer.as_mut() {
+        wr.finish(env);
         tally.merge(&wr.writer_tally());
     }
     tally

@@ -13,7 +13,9 @@
 //! pins the wrong way (pin_accounting_mismatch). The reader holds what it took across the
 //! writer's teardown (the owner unmaps and frees the subpage while the GUP caller still uses
 //! it): a reference on the old head leaves the split-off subpage unprotected, and its free
-//! shows as freed_while_held.
+//! shows as freed_while_held. The writer then hands one order-0 page to someone else (the
+//! per-CPU list is LIFO: the just-freed subpage when it was freed), held until the next
+//! setup: its new canary shows the reader's use of the reallocated frame as use_after_free.
 
 use super::script::{foll_flags, Script};
 use super::Env;
@@ -23,11 +25,13 @@ use crate::mm::page::Page;
 use crate::mm::page_ref::page_ref_inc;
 use crate::mm::pgtable::map::unmap_page;
 use crate::mm::pgtable::table::PAGE_SIZE;
+use crate::mm::types::GFP_KERNEL;
 use crate::mm::zone::Zone;
 use crate::stress::prng::Prng;
 use crate::stress::roles::reader::{Hold, Plan};
 use crate::stress::roles::writer::{
-    alloc_and_map_subpage, map_at, put_mapping_ref, put_page_checked, unmap_at,
+    alloc_and_map_subpage, alloc_pages_checked, map_at, put_mapping_ref, put_page_checked,
+    tag_other, unmap_at,
 };
 use crate::stress::variants::Shootdown;
 
@@ -38,6 +42,7 @@ const NR: usize = 1 << SPLIT_ORDER;
 /// Writer state.
 pub struct Split {
     head: Option<&'static Page>,
+    other: Option<&'static Page>,
 }
 
 struct Mapper<'a, 'w> {
@@ -74,7 +79,10 @@ impl Script for Split {
     const HOLD: Hold = Hold::AcrossTeardown;
 
     fn new(_env: &Env) -> Self {
-        Self { head: None }
+        Self {
+            head: None,
+            other: None,
+        }
     }
 
     fn plan(env: &Env, _iter: u64, rng: &mut Prng) -> Plan {
@@ -88,6 +96,7 @@ impl Script for Split {
     }
 
     fn setup(&mut self, env: &Env, _iter: u64, plan: &Plan) {
+        self.finish(env);
         let head = alloc_and_map_subpage(env, SPLIT_ORDER, plan.va, plan.choice as usize);
         self.head = Some(head);
     }
@@ -115,5 +124,15 @@ impl Script for Split {
             put_mapping_ref(env, page);
         }
         put_page_checked(env, head);
+        // Someone else allocates now, while the reader may still hold what it took.
+        let other = alloc_pages_checked(env, 0, GFP_KERNEL);
+        tag_other(env, other);
+        self.other = Some(other);
+    }
+
+    fn finish(&mut self, env: &Env) {
+        if let Some(o) = self.other.take() {
+            put_page_checked(env, o);
+        }
     }
 }

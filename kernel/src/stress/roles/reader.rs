@@ -6,7 +6,8 @@ use crate::gup::grab::Grabbed;
 use crate::gup::variant::Variant;
 use crate::gup::GupCtx;
 use crate::stress::experiments::Env;
-use crate::stress::oracles::check::{check_and_release, shadow_pin};
+use crate::stress::oracles::canary::read_canaries;
+use crate::stress::oracles::check::{check_and_release, shadow_pin, Held};
 use crate::stress::oracles::counts::Tally;
 use crate::stress::prng::Prng;
 use crate::stress::window::{Mode, StressWindow};
@@ -90,6 +91,8 @@ pub fn read_gup<V: Variant>(
     // window) before the hold, so a free of any of these frames until the release is
     // freed_while_held (checked on the writer's free and alloc paths).
     shadow_pin(world, &ctx, &out, total);
+    // ... and remembers the canary of each page it holds (checked again at the release).
+    let canaries = read_canaries(&ctx, &out, total);
     w.tally.attempts += nr as u64;
     w.tally.accepted += fast as u64;
     if hold == Hold::AcrossTeardown && total > 0 {
@@ -108,7 +111,12 @@ pub fn read_gup<V: Variant>(
         crate::sync::write_once(&*world.aux[RELEASED], iter + 1);
         crate::sync::smp_mb();
     }
-    check_and_release(world, &ctx, &mut out, total, plan.va, plan.flags, &mut w);
+    let held = Held {
+        out: &mut out,
+        canaries: &canaries,
+        n: total,
+    };
+    check_and_release(world, &ctx, held, plan.va, plan.flags, &mut w);
     ReadOutcome {
         fast,
         total,

@@ -8,6 +8,7 @@ use crate::mm::pgtable::desc::{PgProt, Pte};
 use crate::mm::pgtable::map::{map_page, unmap_page};
 use crate::mm::types::{Gfp, __GFP_COMP};
 use crate::stress::experiments::Env;
+use crate::stress::oracles::canary::write_canaries;
 use crate::stress::oracles::counts::{FirstViolation, Violation};
 use crate::stress::variants::{PtePublish, Shootdown};
 use crate::stress::world::tag;
@@ -35,6 +36,9 @@ fn check_not_held(env: &Env, pfn: u64, order: usize) {
 
 /// `alloc_pages()` for the writer, with the allocator-side shadow-pin oracle: a frame handed
 /// out while some GUP holder believes it holds it was freed while held (freed_while_held).
+/// Every frame of the new block gets a fresh canary in its word 0 (`oracles::canary`): this is
+/// the only place canaries are written, so a frame keeps its canary for as long as it is
+/// legitimately held.
 pub fn alloc_pages_checked(env: &Env, order: usize, gfp: Gfp) -> &'static Page {
     let w = env.world;
     let page = w
@@ -42,6 +46,7 @@ pub fn alloc_pages_checked(env: &Env, order: usize, gfp: Gfp) -> &'static Page {
         .alloc_pages(env.cpu, order, gfp)
         .expect("experiment: out of memory");
     check_not_held(env, w.zone.page_to_pfn(page), order);
+    write_canaries(w, page, order);
     page
 }
 
