@@ -101,6 +101,25 @@ pub fn set_pte_at(_mm: &MmStruct<'_>, _va: u64, ptep: &AtomicU64, pte: u64, s: S
     pgtable_sync_walker();
 }
 
+/// Common checks of a mapping request: `[va, va + size)` is user space and `pa` is aligned to
+/// `align` (the mapping granule).
+fn check_map(va: u64, size: u64, pa: u64, align: u64) -> Result<(), MapError> {
+    check_user(va, size)?;
+    if !pa.is_multiple_of(align) {
+        return Err(MapError::Misaligned { addr: pa });
+    }
+    Ok(())
+}
+
+/// The entry a new mapping goes into must be empty (replacing a valid entry needs
+/// break-before-make: [`set_pte_bbm`]).
+fn expect_empty(entry: &AtomicU64, va: u64) -> Result<(), MapError> {
+    match read_once(entry) {
+        0 => Ok(()),
+        existing => Err(MapError::Conflict { va, existing }),
+    }
+}
+
 /// Map the 4 KiB page at `pa` at user address `va` with `prot`, allocating missing tables;
 /// the leaf is published with strength `s` (W1). Fails with `Conflict` if `va` is already
 /// mapped (use [`set_pte_bbm`] to replace) or lies inside a 2 MiB block.
@@ -111,17 +130,11 @@ pub fn map_page(
     prot: PgProt,
     s: Strength,
 ) -> Result<(), MapError> {
-    check_user(va, PAGE_SIZE)?;
-    if !pa.is_multiple_of(PAGE_SIZE) {
-        return Err(MapError::Misaligned { addr: pa });
-    }
+    check_map(va, PAGE_SIZE, pa, PAGE_SIZE)?;
     let _ptl = mm.page_table_lock.lock();
     let pmdp = pmd_alloc(mm, va)?;
     let ptep = table_alloc(mm, pmdp, va)?.entry(pte_index(va));
-    let old = read_once(ptep);
-    if old != 0 {
-        return Err(MapError::Conflict { va, existing: old });
-    }
+    expect_empty(ptep, va)?;
     set_pte_at(mm, va, ptep, mk_pte(pa, prot).0, s);
     Ok(())
 }
@@ -137,11 +150,7 @@ pub fn set_ptes(
     prot: PgProt,
     s: Strength,
 ) -> Result<(), MapError> {
-    let size = nr as u64 * PAGE_SIZE;
-    check_user(va, size.max(PAGE_SIZE))?;
-    if !pa.is_multiple_of(PAGE_SIZE) {
-        return Err(MapError::Misaligned { addr: pa });
-    }
+    check_map(va, (nr as u64 * PAGE_SIZE).max(PAGE_SIZE), pa, PAGE_SIZE)?;
     for i in 0..nr as u64 {
         map_page(mm, va + i * PAGE_SIZE, pa + i * PAGE_SIZE, prot, s)?;
     }
@@ -158,16 +167,10 @@ pub fn map_block_2m(
     prot: PgProt,
     s: Strength,
 ) -> Result<(), MapError> {
-    check_user(va, PMD_SIZE)?;
-    if !pa.is_multiple_of(PMD_SIZE) {
-        return Err(MapError::Misaligned { addr: pa });
-    }
+    check_map(va, PMD_SIZE, pa, PMD_SIZE)?;
     let _ptl = mm.page_table_lock.lock();
     let pmdp = pmd_alloc(mm, va)?;
-    let old = read_once(pmdp);
-    if old != 0 {
-        return Err(MapError::Conflict { va, existing: old });
-    }
+    expect_empty(pmdp, va)?;
     set_pte_at(mm, va, pmdp, mk_pmd_sect(pa, prot).0, s);
     Ok(())
 }
