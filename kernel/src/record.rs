@@ -4,8 +4,9 @@
 //! names the kind and `"v"` the schema version ([`SCHEMA_VERSION`]). xtask shows the human lines
 //! and parses these; the same parser reads a serial log captured from real hardware.
 //!
-//! Kinds (see README "Records"): `platform`, `run_start`, `progress`, `result`, `violation`,
-//! `audit`, `litmus`, `fault`, `end`.
+//! Kinds (see README "Records"): `platform`, `cpu`, `run_start`, `progress`, `result`,
+//! `audit`, `bench`, `litmus`, `calibration`, `memmodel`, `ipi`, `error`, `fault` (written by
+//! the allocation-free fault path in `run/fault.rs`), `end`.
 
 use alloc::string::String;
 use core::fmt::Write;

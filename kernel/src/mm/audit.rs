@@ -31,6 +31,43 @@ pub struct AuditReport {
     pub bad_state: u64,
 }
 
+/// The `audit` record of one run: the zone's free frames before and after it and the
+/// allocator's error counts over it. The one place the record's keys are spelled.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RunAudit {
+    /// Frames handed to the allocator.
+    pub frames_total: u64,
+    /// Free frames when the run started.
+    pub frames_free_start: u64,
+    /// Free frames after the run (per-CPU lists drained).
+    pub frames_free_end: u64,
+    /// Double frees during the run.
+    pub double_free: u64,
+    /// Bad page states during the run.
+    pub bad_state: u64,
+}
+
+impl RunAudit {
+    /// Frames that did not come back.
+    pub fn leaked(&self) -> u64 {
+        self.frames_free_start.saturating_sub(self.frames_free_end)
+    }
+
+    /// Emit the `audit` record for `run`; `passed` is the run's own judgement of it.
+    pub fn emit(&self, run: &str, passed: bool) {
+        crate::record::Record::new("audit")
+            .str("run", run)
+            .u64("frames_total", self.frames_total)
+            .u64("frames_free_start", self.frames_free_start)
+            .u64("frames_free_end", self.frames_free_end)
+            .u64("leaked", self.leaked())
+            .u64("double_free", self.double_free)
+            .u64("bad_state", self.bad_state)
+            .bool("passed", passed)
+            .emit();
+    }
+}
+
 impl Zone {
     /// Audit the zone (see the module doc for the quiescence requirement).
     pub fn audit(&self) -> AuditReport {

@@ -325,6 +325,7 @@ pub fn stress_zone(
 mod run {
     use super::*;
     use crate::bootargs;
+    use crate::mm::audit::RunAudit;
     use crate::mm::knobs::{InitOrder, MmKnobs, PcpProtection};
     use crate::record::Record;
     use crate::run::RunCtx;
@@ -368,16 +369,14 @@ mod run {
             return true;
         };
         crate::kprintln!("mm-stress: {r:?}");
-        Record::new("audit")
-            .str("run", "mm-stress")
-            .u64("frames_total", r.frames_total)
-            .u64("frames_free_start", r.frames_free_start)
-            .u64("frames_free_end", r.frames_free_end)
-            .u64("leaked", r.leaked)
-            .u64("double_free", r.double_free)
-            .u64("bad_state", r.bad_state)
-            .bool("passed", r.passed)
-            .emit();
+        RunAudit {
+            frames_total: r.frames_total,
+            frames_free_start: r.frames_free_start,
+            frames_free_end: r.frames_free_end,
+            double_free: r.double_free,
+            bad_state: r.bad_state,
+        }
+        .emit("mm-stress", r.passed);
         Record::new("result")
             .str("run", "mm-stress")
             .bool("passed", r.passed)

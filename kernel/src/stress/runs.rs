@@ -18,6 +18,7 @@ use super::verdict::MemModel;
 use super::world::Params;
 use crate::bootargs::{BootArgs, MemModelArg};
 use crate::litmus::MeasuredModel;
+use crate::mm::audit::RunAudit;
 use crate::record::Record;
 use crate::run::RunCtx;
 use alloc::vec::Vec;
@@ -206,17 +207,14 @@ fn run_matrix(ctx: &RunCtx, name: &'static str, iters: u64, time_ms: u64, mm: Me
         plat.zone.drain_all_pages();
         let a = plat.zone.audit();
         let mm_end = super::oracles::mm_counters::MmSnapshot::take(plat.zone);
-        let free_end = plat.zone.nr_free_pages() as u64;
-        let leaked = free_start.saturating_sub(free_end);
-        Record::new("audit")
-            .u64("frames_total", a.frames_total)
-            .u64("frames_free_start", free_start)
-            .u64("frames_free_end", free_end)
-            .u64("leaked", leaked)
-            .u64("double_free", mm_end.double_free - mm_start.double_free)
-            .u64("bad_state", mm_end.bad_state - mm_start.bad_state)
-            .bool("passed", leaked == 0)
-            .emit();
+        let audit = RunAudit {
+            frames_total: a.frames_total,
+            frames_free_start: free_start,
+            frames_free_end: plat.zone.nr_free_pages() as u64,
+            double_free: mm_end.double_free - mm_start.double_free,
+            bad_state: mm_end.bad_state - mm_start.bad_state,
+        };
+        audit.emit(name, audit.leaked() == 0);
     }
     passed
 }
