@@ -61,6 +61,7 @@ pub fn elf_path(opts: BuildOpts) -> PathBuf {
 /// Build the `boot` crate for the target and convert it.
 pub fn build(opts: BuildOpts) -> Result<Image> {
     let t = Instant::now();
+    crate::toolchain::ensure_target(TARGET)?;
     let root = util::workspace_root();
     let dir = build_dir(opts);
     let mut cmd = util::cargo();

@@ -14,6 +14,7 @@ mod records;
 mod report;
 mod table;
 mod testsuite;
+mod toolchain;
 mod util;
 
 use clap::Parser;

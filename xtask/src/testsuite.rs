@@ -507,6 +507,11 @@ pub fn command(a: &TestArgs) -> Result<i32> {
 }
 
 fn host_steps(t: &mut Tally) {
+    for (component, probe) in [("clippy", "clippy"), ("rustfmt", "fmt")] {
+        if let Err(e) = crate::toolchain::ensure_component(component, &[probe]) {
+            println!("WARN {e:#}");
+        }
+    }
     let mut steps: Vec<(&str, Command)> = Vec::new();
     let mut c = util::cargo();
     c.arg("test");

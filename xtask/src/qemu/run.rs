@@ -41,6 +41,9 @@ pub fn qemu_args(m: &Machine, image: &Path, bootargs: &str) -> Vec<String> {
         "-m",
         &format!("{}M", m.memory_mib),
     ]);
+    // No NIC: the testbed has no network, and `virt`'s default virtio-net wants
+    // `efi-virtio.rom`, which a minimal QEMU install (no `ipxe-qemu`) lacks.
+    push(&["-nic", "none"]);
     push(&["-nographic", "-semihosting", "-no-reboot"]);
     push(&["-kernel", &image.to_string_lossy(), "-append", bootargs]);
     a
