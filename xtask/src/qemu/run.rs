@@ -245,7 +245,7 @@ mod tests {
         let a = qemu_args(&m, Path::new("/t/Image"), "run=selftest seed=1");
         assert_eq!(
             a.join(" "),
-            "-M virt,gic-version=2 -cpu max -accel tcg,thread=multi -smp 2 -m 512M -nographic \
+            "-M virt,gic-version=2 -cpu max -accel tcg,thread=multi -smp 2 -m 512M -nic none -nographic \
              -semihosting -no-reboot -kernel /t/Image -append run=selftest seed=1"
         );
         assert_eq!(
