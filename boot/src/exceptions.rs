@@ -10,7 +10,7 @@
 use crate::{cpu, exit, gic, uart};
 use core::arch::global_asm;
 use core::sync::atomic::{AtomicBool, Ordering};
-use kernel::run::fault::{self, FaultInfo};
+use kernel::rt::fault::{self, FaultInfo};
 use kernel::smp::MAX_CPUS;
 
 /// The register frame the vectors push (layout shared with the assembly below).
@@ -180,7 +180,7 @@ extern "C" fn gupbed_exception_handler(frame: &mut Frame, vector: u64) {
         uart::write_bytes(b"\n*** gupbed: fault inside the fault path; leaving\n");
         let mut sink = |b: &[u8]| uart::write_bytes(b);
         fault::write_report(&info, &mut sink);
-        exit::leave(kernel::run::exit::code::FAULT);
+        exit::leave(kernel::rt::exit::code::FAULT);
     }
     slot.store(true, Ordering::Relaxed);
     if cpu::mmu_on() && kernel::hal::installed() {
@@ -189,6 +189,6 @@ extern "C" fn gupbed_exception_handler(frame: &mut Frame, vector: u64) {
     // Before the MMU / hal: raw UART, no records of the run machinery.
     let mut sink = |b: &[u8]| uart::write_bytes(b);
     fault::write_report(&info, &mut sink);
-    fault::write_end(kernel::run::exit::code::FAULT, &mut sink);
-    exit::leave(kernel::run::exit::code::FAULT)
+    fault::write_end(kernel::rt::exit::code::FAULT, &mut sink);
+    exit::leave(kernel::rt::exit::code::FAULT)
 }

@@ -3,8 +3,8 @@
 //!
 //! Boot CPU ([`boot_primary_main`]): DTB → identity map (built by `kernel::mm::pgtable`) → MMU
 //! and caches on → hal, heap → bootargs → mm → secondaries via PSCI → `platform` record →
-//! `kernel::run::main`. Secondaries ([`boot_secondary_main`]): MMU on with the same tables →
-//! online → wait for the boot CPU → `kernel::run::main`.
+//! `kernel::run::dispatch::main`. Secondaries ([`boot_secondary_main`]): MMU on with the same tables →
+//! online → wait for the boot CPU → `kernel::run::dispatch::main`.
 #![cfg_attr(target_os = "none", no_std)]
 #![cfg_attr(target_os = "none", no_main)]
 
@@ -49,11 +49,11 @@ mod uart;
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo) -> ! {
     if cpu::mmu_on() && kernel::hal::installed() {
-        kernel::run::fault::panic(info);
+        kernel::rt::fault::panic(info);
     }
     // Before the MMU / hal: raw UART, plain exit.
     let mut sink = |b: &[u8]| uart::write_bytes(b);
-    kernel::run::fault::write_panic(cpu::index(), info, &mut sink);
-    kernel::run::fault::write_end(kernel::run::exit::code::FAULT, &mut sink);
-    exit::leave(kernel::run::exit::code::FAULT)
+    kernel::rt::fault::write_panic(cpu::index(), info, &mut sink);
+    kernel::rt::fault::write_end(kernel::rt::exit::code::FAULT, &mut sink);
+    exit::leave(kernel::rt::exit::code::FAULT)
 }

@@ -43,7 +43,7 @@ pub fn bring_up(mpidrs: &[u64], wanted: usize) -> Bringup {
         }
         let h = kernel::hal::hal();
         let until = h.counter() + ONLINE_TIMEOUT_MS * h.counter_hz() / 1000;
-        let mut p = kernel::run::deadline::Poller::new();
+        let mut p = kernel::rt::deadline::Poller::new();
         while !ONLINE[idx].load(Ordering::Acquire) {
             if p.poll() && h.counter() > until {
                 break;
@@ -77,7 +77,7 @@ extern "C" fn boot_secondary_main(idx: u64, entry_el: u64) -> ! {
     // This CPU's GIC interface (IRQs stay masked).
     gic::init_cpu(idx);
     ONLINE[idx].store(true, Ordering::Release);
-    let mut p = kernel::run::deadline::Poller::new();
+    let mut p = kernel::rt::deadline::Poller::new();
     while !RELEASE.load(Ordering::Acquire) {
         p.poll();
         core::hint::spin_loop();
@@ -85,7 +85,7 @@ extern "C" fn boot_secondary_main(idx: u64, entry_el: u64) -> ! {
     let ncpus = kernel::hal::Hal::nr_cpus(&HAL);
     if idx >= ncpus {
         // Came up after the boot CPU gave up on it: stay out of the run.
-        kernel::run::exit::park();
+        kernel::rt::exit::park();
     }
-    kernel::run::main(idx, ncpus, cpu::info(entry_el))
+    kernel::run::dispatch::main(idx, ncpus, cpu::info(entry_el))
 }

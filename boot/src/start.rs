@@ -28,8 +28,8 @@ fn early_fatal(msg: &str) -> ! {
         kernel::record::PREFIX
     );
     let mut sink = |b: &[u8]| uart::write_bytes(b);
-    kernel::run::fault::write_end(kernel::run::exit::code::FAULT, &mut sink);
-    exit::leave(kernel::run::exit::code::FAULT)
+    kernel::rt::fault::write_end(kernel::rt::exit::code::FAULT, &mut sink);
+    exit::leave(kernel::rt::exit::code::FAULT)
 }
 
 fn board_name(b: &Board) -> &'static str {
@@ -135,7 +135,7 @@ extern "C" fn boot_primary_main(x0: u64, entry_el: u64) -> ! {
             "the devicetree lists {} CPUs; gupbed supports at most {MAX_CPUS} (QEMU: -smp 1..{MAX_CPUS})",
             board.cpus
         );
-        kernel::run::exit::usage_error("platform", &msg);
+        kernel::rt::exit::usage_error("platform", &msg);
     }
 
     // Free RAM for mm: everything but the image (with its early tables), the DTB and
@@ -186,7 +186,7 @@ extern "C" fn boot_primary_main(x0: u64, entry_el: u64) -> ! {
 
     report_platform(&board, expected, &brought, entry_el, free_bytes);
     smp_boot::release();
-    kernel::run::main(0, brought.online, cpu::info(entry_el))
+    kernel::run::dispatch::main(0, brought.online, cpu::info(entry_el))
 }
 
 fn report_platform(

@@ -118,7 +118,7 @@ pub fn shootdown_sync(me: usize, ncpus: usize) -> Handshake {
         return Handshake::Unavailable;
     }
     let until = t0 + ACK_TIMEOUT_MS * h.counter_hz() / 1000;
-    let mut p = crate::run::deadline::Poller::new();
+    let mut p = crate::rt::deadline::Poller::new();
     for (c, &b) in before.iter().enumerate().take(ncpus) {
         if c == me {
             continue;

@@ -23,6 +23,7 @@ pub mod ipi;
 pub mod litmus;
 pub mod mm;
 pub mod record;
+pub mod rt;
 pub mod run;
 pub mod smp;
 pub mod stress;

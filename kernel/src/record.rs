@@ -6,7 +6,7 @@
 //!
 //! Kinds (see README "Records"): `platform`, `cpu`, `run_start`, `progress`, `result`,
 //! `audit`, `bench`, `litmus`, `calibration`, `memmodel`, `ipi`, `error`, `fault` (written by
-//! the allocation-free fault path in `run/fault.rs`), `end`.
+//! the allocation-free fault path in `rt/fault.rs`), `end`.
 
 use alloc::string::String;
 use core::fmt::Write;

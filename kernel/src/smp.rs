@@ -89,7 +89,7 @@ impl Barrier {
     /// Wait until all participants arrived, polling the kernel deadline while spinning.
     /// Returns true on exactly one participant per round (the last to arrive).
     pub fn wait(&self) -> bool {
-        let mut p = crate::run::deadline::Poller::new();
+        let mut p = crate::rt::deadline::Poller::new();
         self.wait_with(|| {
             p.poll();
         })

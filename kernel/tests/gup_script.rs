@@ -20,8 +20,8 @@ use kernel::mm::pgtable::tlb_free::{pgtable_poisoned, TableFreePolicy};
 use kernel::mm::pgtable::{PgProt, PAGE_SIZE};
 use kernel::mm::types::{__GFP_COMP, GFP_KERNEL};
 use kernel::mm::zone::Zone;
+use kernel::stress::knobs::{V0, V1, V11, V2, V6, V7, V8};
 use kernel::stress::platform::Platform;
-use kernel::stress::variants::{V0, V1, V11, V2, V6, V7, V8};
 use kernel::sync::Strength;
 
 const VA: u64 = USER_VA_BASE + (1 << 30);

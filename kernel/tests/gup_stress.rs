@@ -7,7 +7,7 @@ use kernel::mm::memmap::alloc_leaked_ram;
 use kernel::mm::zone::Zone;
 use kernel::smp::Barrier;
 use kernel::stress::driver::run_one;
-use kernel::stress::experiments::Experiment;
+use kernel::stress::experiments::{Experiment, EXPERIMENTS};
 use kernel::stress::oracles::counts::{Tally, Violation};
 use kernel::stress::platform::Platform;
 use kernel::stress::variants::find;
@@ -153,29 +153,27 @@ fn the_fixed_reader_is_clean_on_every_experiment() {
     let plat: &'static Platform = Box::leak(Box::new(Platform::new(zone, CPUS, None)));
     let seed = seed();
     println!("gup_stress V0 seed={seed}");
-    for (i, e) in Experiment::ALL.into_iter().enumerate() {
+    for (i, e) in EXPERIMENTS.iter().enumerate() {
         let (t, passed) = run(plat, "V0", Some(e), seed ^ i as u64, 300, 20 + i as u16);
         println!(
             "V0 x {}: window_hits {} / {}",
-            e.name(),
-            t.window_hits,
-            t.iters
+            e.name, t.window_hits, t.iters
         );
         assert_eq!(
             t.total_violations(),
             0,
             "V0 on {} (seed {seed}): {t:?}",
-            e.name()
+            e.name
         );
         assert_eq!(t.violations[Violation::UseAfterFree as usize], 0);
         assert!(passed);
         // A stop-and-wait script hits its window whenever the writer's step lands in time, so
         // a clean V0 there is a clean V0 with its windows really hit.
-        if matches!(e.reader_mode(), Mode::Script(_) | Mode::PollTail(_)) {
+        if matches!(e.mode, Mode::Script(_) | Mode::PollTail(_)) {
             assert!(
                 enough_window_hits(t.window_hits, t.iters),
                 "V0 on {}: window hit {} of {} iterations (seed {seed})",
-                e.name(),
+                e.name,
                 t.window_hits,
                 t.iters
             );

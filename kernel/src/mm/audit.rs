@@ -7,12 +7,15 @@
 //! protection (their lock in `SpinLock` mode), every list word is an atomic, and a walk stops
 //! after `nr_pages` entries even on a corrupted (cyclic) list.
 
-use super::debug::BadReason;
+use super::buddy::FreeArea;
+use super::debug::{BadReason, MmStats};
+use super::knobs::PcpProtection;
+use super::lock::SpinLock;
+use super::memmap::MemMap;
 use super::page::{buddy_order, Page, PageReserved, PAGE_FLAGS_CHECK_AT_PREP, PG_BUDDY, PG_PCP};
 use super::page_ref::page_ref_count;
-use super::pcp::{pindex_to_order, NR_PCP_LISTS};
+use super::pcp::{pindex_to_order, PerCpuPages, NR_PCP_LISTS};
 use super::types::MAX_ORDER;
-use super::zone::Zone;
 use crate::sync::read_once;
 use alloc::vec;
 
@@ -68,10 +71,26 @@ impl RunAudit {
     }
 }
 
-impl Zone {
+/// What of a zone the audit reads (the zone passes its own parts: `Zone::audit`).
+pub struct ZoneParts<'z> {
+    /// The mem_map.
+    pub mm: &'z MemMap,
+    /// The buddy lists under `zone->lock`.
+    pub buddy: &'z SpinLock<FreeArea>,
+    /// Every CPU's lists.
+    pub pcps: &'z [PerCpuPages],
+    /// Their protection now.
+    pub prot: PcpProtection,
+    /// The allocator's own error counters.
+    pub stats: &'z MmStats,
+    /// `managed_pages`.
+    pub managed: u64,
+}
+
+impl ZoneParts<'_> {
     /// Audit the zone (see the module doc for the quiescence requirement).
     pub fn audit(&self) -> AuditReport {
-        let mm = &self.mm;
+        let mm = self.mm;
         let n = mm.nr_pages();
         let mut free = vec![0u64; n.div_ceil(64)];
         let mut dup = 0u64;
@@ -89,7 +108,7 @@ impl Zone {
             }
         };
         {
-            let fa = self.lock.lock();
+            let fa = self.buddy.lock();
             for order in 0..MAX_ORDER {
                 let cnt = fa.list(order).for_each(mm, n, |p| {
                     if !p.test_flags(PG_BUDDY) || buddy_order(p) != order {
@@ -102,8 +121,8 @@ impl Zone {
                 }
             }
         }
-        let prot = self.knobs().pcp;
-        for pcp in self.pcps() {
+        let prot = self.prot;
+        for pcp in self.pcps {
             pcp.protected(prot, || {
                 let mut base_pages = 0;
                 for pindex in 0..NR_PCP_LISTS {
@@ -141,7 +160,7 @@ impl Zone {
                 }
             }
         }
-        let managed = self.managed_pages() as u64;
+        let managed = self.managed;
         let in_use = (n as u64 - reserved).saturating_sub(nfree);
         AuditReport {
             frames_total: managed,

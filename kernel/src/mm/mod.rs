@@ -29,7 +29,6 @@ pub mod page_ref;
 pub mod pcp;
 pub mod pgtable;
 pub mod pin;
-pub mod stress;
 pub mod types;
 pub mod zone;
 

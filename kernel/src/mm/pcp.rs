@@ -9,13 +9,17 @@
 //! CPUs are a parameter (`cpu`), so host threads and loom threads can play CPUs. The list words
 //! are relaxed atomics, so a caller breaking the one-CPU-per-list rule corrupts lists
 //! (detectable) instead of racing on plain data.
+//!
+//! A leaf: the zone calls down into one CPU's [`PerCpuPages`] with what it needs of the zone
+//! (its mem_map, its `zone->lock`-protected buddy lists, the knobs of the moment).
 
+use super::buddy::FreeArea;
 use super::knobs::{PcpProtection, PcpReuse};
 use super::list::ListHead;
 use super::lock::SpinLock;
+use super::memmap::MemMap;
 use super::page::{set_page_private, Page, PG_PCP};
 use super::types::{HPAGE_PMD_ORDER, PAGE_ALLOC_COSTLY_ORDER};
-use super::zone::Zone;
 use crate::sync::{barrier, read_once, write_once, AtomicUsize};
 
 /// `NR_PCP_LISTS` with one migratetype: orders 0..=3 and `pageblock_order`.
@@ -98,7 +102,7 @@ impl PerCpuPages {
 
     /// Run `f` under the pcp protection chosen by the knob.
     #[inline(always)]
-    pub(super) fn protected<R>(&self, prot: PcpProtection, f: impl FnOnce() -> R) -> R {
+    pub fn protected<R>(&self, prot: PcpProtection, f: impl FnOnce() -> R) -> R {
         match prot {
             PcpProtection::IrqOff => {
                 // local_lock_irqsave on !RT: only the compiler barrier orders anything.
@@ -115,10 +119,10 @@ impl PerCpuPages {
     }
 
     #[inline(always)]
-    fn push(&self, zone: &Zone, page: &Page, order: usize) {
+    fn push(&self, mm: &MemMap, page: &Page, order: usize) {
         set_page_private(page, order as u64);
         page.__set_flags(PG_PCP);
-        self.lists[order_to_pindex(order)].add(&zone.mm, page);
+        self.lists[order_to_pindex(order)].add(mm, page);
     }
 
     #[inline(always)]
@@ -128,111 +132,118 @@ impl PerCpuPages {
             (read_once(&self.count) as isize + delta) as usize,
         );
     }
-}
 
-/// Leave `page` (just popped from a pcp list) looking like a page popped from the buddy lists.
-#[inline(always)]
-fn pcp_unmark(page: &Page) {
-    page.__clear_flags(PG_PCP);
-    set_page_private(page, 0);
-}
-
-impl Zone {
-    /// `rmqueue_pcplist`: take a block of `order` from `cpu`'s lists, refilling from the buddy
-    /// lists when empty. `order` must satisfy [`pcp_allowed_order`].
-    pub(super) fn rmqueue_pcplist(&self, cpu: usize, order: usize) -> Option<&Page> {
-        let k = self.knobs();
-        let pcp = &self.pcp[cpu];
-        pcp.protected(k.pcp, || {
-            let page = self.__rmqueue_pcplist(pcp, order, k.pcp_reuse)?;
-            pcp.add_count(-(1isize << order));
+    /// `rmqueue_pcplist`: take a block of `order` from these lists (pages of `mm`), refilling
+    /// from the zone's `buddy` lists when empty. `order` must satisfy [`pcp_allowed_order`].
+    pub fn rmqueue<'m>(
+        &self,
+        mm: &'m MemMap,
+        buddy: &SpinLock<FreeArea>,
+        order: usize,
+        prot: PcpProtection,
+        reuse: PcpReuse,
+    ) -> Option<&'m Page> {
+        self.protected(prot, || {
+            let page = self.__rmqueue_pcplist(mm, buddy, order, reuse)?;
+            self.add_count(-(1isize << order));
             pcp_unmark(page);
             Some(page)
         })
     }
 
-    fn __rmqueue_pcplist(&self, pcp: &PerCpuPages, order: usize, reuse: PcpReuse) -> Option<&Page> {
+    fn __rmqueue_pcplist<'m>(
+        &self,
+        mm: &'m MemMap,
+        buddy: &SpinLock<FreeArea>,
+        order: usize,
+        reuse: PcpReuse,
+    ) -> Option<&'m Page> {
         let pindex = order_to_pindex(order);
-        if let Some(p) = pcp.lists[pindex].pop_first(&self.mm) {
+        if let Some(p) = self.lists[pindex].pop_first(mm) {
             return Some(p);
         }
         if reuse == PcpReuse::SplitOnReuse {
             for pi in pindex + 1..NR_PCP_LISTS {
-                if let Some(p) = pcp.lists[pi].pop_first(&self.mm) {
-                    self.pcp_expand(pcp, p, order, pindex_to_order(pi));
+                if let Some(p) = self.lists[pi].pop_first(mm) {
+                    self.pcp_expand(mm, p, order, pindex_to_order(pi));
                     return Some(p);
                 }
             }
         }
         // rmqueue_bulk: refill under zone->lock.
-        let n = (pcp.cfg.batch >> order).max(1);
-        let list = &pcp.lists[pindex];
+        let n = (self.cfg.batch >> order).max(1);
+        let list = &self.lists[pindex];
         let mut got = 0;
         {
-            let mut fa = self.lock.lock();
+            let mut fa = buddy.lock();
             for _ in 0..n {
-                let Some(p) = fa.__rmqueue_smallest(&self.mm, order) else {
+                let Some(p) = fa.__rmqueue_smallest(mm, order) else {
                     break;
                 };
                 set_page_private(p, order as u64);
                 p.__set_flags(PG_PCP);
-                list.add_tail(&self.mm, p);
+                list.add_tail(mm, p);
                 got += 1;
             }
         }
-        pcp.add_count((got << order) as isize);
-        list.pop_first(&self.mm)
+        self.add_count((got << order) as isize);
+        list.pop_first(mm)
     }
 
     /// The §5b hypothetical allocator's split: `page` heads a pcp block of order `high`; give
-    /// its upper parts back to this CPU's lists (as `expand` does to the buddy lists) until a
+    /// its upper parts back to these lists (as `expand` does to the buddy lists) until a
     /// block of order `low` is left at `page`. Parts of orders without a pcp list are cut into
     /// `PAGE_ALLOC_COSTLY_ORDER` blocks. No lock is taken: with `IrqOff` nothing but program
     /// order separates the block's free from its reuse.
-    fn pcp_expand(&self, pcp: &PerCpuPages, page: &Page, low: usize, mut high: usize) {
+    fn pcp_expand(&self, mm: &MemMap, page: &Page, low: usize, mut high: usize) {
         while high > low {
             high -= 1;
-            let part = self.mm.nth_page(page, 1 << high);
+            let part = mm.nth_page(page, 1 << high);
             if pcp_allowed_order(high) {
-                pcp.push(self, part, high);
+                self.push(mm, part, high);
             } else {
                 for k in 0..1usize << (high - PAGE_ALLOC_COSTLY_ORDER) {
-                    let piece = self.mm.nth_page(part, k << PAGE_ALLOC_COSTLY_ORDER);
-                    pcp.push(self, piece, PAGE_ALLOC_COSTLY_ORDER);
+                    let piece = mm.nth_page(part, k << PAGE_ALLOC_COSTLY_ORDER);
+                    self.push(mm, piece, PAGE_ALLOC_COSTLY_ORDER);
                 }
             }
         }
     }
 
-    /// `free_unref_page_commit`: put a prepared block on `cpu`'s list; drain a batch when the
-    /// list grows over `high`.
-    pub(super) fn free_unref_page_commit(&self, cpu: usize, page: &Page, order: usize) {
-        let k = self.knobs();
-        let pcp = &self.pcp[cpu];
-        pcp.protected(k.pcp, || {
-            pcp.push(self, page, order);
-            pcp.add_count(1 << order);
-            if pcp.count() >= pcp.cfg.high {
-                self.free_pcppages_bulk(pcp, pcp.cfg.batch);
+    /// `free_unref_page_commit`: put a prepared block on these lists; drain a batch to the
+    /// zone's `buddy` lists when they grow over `high`.
+    pub fn free_commit(
+        &self,
+        mm: &MemMap,
+        buddy: &SpinLock<FreeArea>,
+        page: &Page,
+        order: usize,
+        prot: PcpProtection,
+    ) {
+        self.protected(prot, || {
+            self.push(mm, page, order);
+            self.add_count(1 << order);
+            if self.count() >= self.cfg.high {
+                self.free_pcppages_bulk(mm, buddy, self.cfg.batch);
             }
         });
     }
 
     /// `free_pcppages_bulk`: move at least `count` base pages (whole blocks, oldest first,
-    /// lists round-robin) from `pcp` to the buddy lists under `zone->lock`. Caller holds the
-    /// pcp protection.
-    fn free_pcppages_bulk(&self, pcp: &PerCpuPages, count: usize) {
+    /// lists round-robin) to the `buddy` lists under `zone->lock`. Caller holds the pcp
+    /// protection.
+    fn free_pcppages_bulk(&self, mm: &MemMap, buddy: &SpinLock<FreeArea>, count: usize) {
         let mut freed = 0;
-        let mut fa = self.lock.lock();
+        let mut fa = buddy.lock();
         let mut pindex = 0;
         let mut empty_in_a_row = 0;
         while freed < count && empty_in_a_row < NR_PCP_LISTS {
             let order = pindex_to_order(pindex);
-            match pcp.lists[pindex].pop_last(&self.mm) {
+            match self.lists[pindex].pop_last(mm) {
                 Some(p) => {
                     empty_in_a_row = 0;
                     pcp_unmark(p);
-                    fa.__free_one_page(&self.mm, self.mm.page_to_pfn(p), order);
+                    fa.__free_one_page(mm, mm.page_to_pfn(p), order);
                     freed += 1 << order;
                 }
                 None => empty_in_a_row += 1,
@@ -240,31 +251,22 @@ impl Zone {
             pindex = (pindex + 1) % NR_PCP_LISTS;
         }
         drop(fa);
-        pcp.add_count(-(freed as isize));
+        self.add_count(-(freed as isize));
     }
 
-    /// `drain_local_pages`: give all of `cpu`'s blocks back to the buddy lists. The caller runs
-    /// as `cpu` (or, in `IrqOff` mode, guarantees `cpu` is not inside the allocator).
-    pub fn drain_local_pages(&self, cpu: usize) {
-        let k = self.knobs();
-        let pcp = &self.pcp[cpu];
-        pcp.protected(k.pcp, || self.free_pcppages_bulk(pcp, usize::MAX));
+    /// `drain_local_pages` for these lists: give every block back to the `buddy` lists. The
+    /// caller runs as the owning CPU (or, in `IrqOff` mode, guarantees it is not inside the
+    /// allocator).
+    pub fn drain(&self, mm: &MemMap, buddy: &SpinLock<FreeArea>, prot: PcpProtection) {
+        self.protected(prot, || self.free_pcppages_bulk(mm, buddy, usize::MAX));
     }
+}
 
-    /// `drain_all_pages`: drain every CPU's lists from the calling CPU. With `SpinLock` pcp
-    /// this is safe at any time (each pcp lock is taken). With `IrqOff` Linux sends work to
-    /// each CPU; here the caller must guarantee that no other CPU is inside the allocator
-    /// (call it between run barriers).
-    pub fn drain_all_pages(&self) {
-        for cpu in 0..self.pcp.len() {
-            self.drain_local_pages(cpu);
-        }
-    }
-
-    /// Per-CPU page sets (audits).
-    pub(super) fn pcps(&self) -> &[PerCpuPages] {
-        &self.pcp
-    }
+/// Leave `page` (just popped from a pcp list) looking like a page popped from the buddy lists.
+#[inline(always)]
+fn pcp_unmark(page: &Page) {
+    page.__clear_flags(PG_PCP);
+    set_page_private(page, 0);
 }
 
 #[cfg(all(test, not(loom)))]

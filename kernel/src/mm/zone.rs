@@ -2,8 +2,11 @@
 //! page sets, the writer knobs and the oracle counters. Instantiable on its own (host tests,
 //! loom models) and as the kernel's global zone ([`crate::mm::zone`]).
 //!
-//! The allocation and free paths live in `page_alloc.rs`, the per-CPU lists in `pcp.rs`.
+//! The zone calls down into its parts: the buddy lists (`buddy.rs`), one CPU's per-CPU lists
+//! (`pcp.rs`) and the audit (`audit.rs`) get what they need of it as arguments. The allocation
+//! and free paths of mm/page_alloc.c (`page_alloc.rs`) are the zone's other `impl` block.
 
+use super::audit::{AuditReport, ZoneParts};
 use super::buddy::FreeArea;
 use super::debug::{poison_pages, MmStats};
 use super::knobs::{KnobCell, MmKnobs};
@@ -69,7 +72,7 @@ impl Zone {
             fa.list(order)
                 .for_each(&self.mm, n, |p| poison_pages(&self.mm, p, 1 << order));
         }
-        for pcp in self.pcps() {
+        for pcp in self.pcp.iter() {
             for pindex in 0..NR_PCP_LISTS {
                 let order = pindex_to_order(pindex);
                 pcp.list(pindex)
@@ -142,5 +145,53 @@ impl Zone {
     #[inline(always)]
     pub fn page_to_pfn(&self, page: &Page) -> u64 {
         self.mm.page_to_pfn(page)
+    }
+
+    /// `rmqueue_pcplist`: take a block of `order` from `cpu`'s per-CPU lists, refilling them
+    /// from the buddy lists when empty. `order` must satisfy `pcp_allowed_order`.
+    pub(super) fn rmqueue_pcplist(&self, cpu: usize, order: usize) -> Option<&Page> {
+        let k = self.knobs();
+        self.pcp[cpu].rmqueue(&self.mm, &self.lock, order, k.pcp, k.pcp_reuse)
+    }
+
+    /// `free_unref_page_commit`: put a prepared block on `cpu`'s per-CPU lists.
+    pub(super) fn free_unref_page_commit(&self, cpu: usize, page: &Page, order: usize) {
+        self.pcp[cpu].free_commit(&self.mm, &self.lock, page, order, self.knobs().pcp);
+    }
+
+    /// `drain_local_pages`: give all of `cpu`'s blocks back to the buddy lists. The caller runs
+    /// as `cpu` (or, in `IrqOff` mode, guarantees `cpu` is not inside the allocator).
+    pub fn drain_local_pages(&self, cpu: usize) {
+        self.pcp[cpu].drain(&self.mm, &self.lock, self.knobs().pcp);
+    }
+
+    /// `drain_all_pages`: drain every CPU's lists from the calling CPU. With `SpinLock` pcp
+    /// this is safe at any time (each pcp lock is taken). With `IrqOff` Linux sends work to
+    /// each CPU; here the caller must guarantee that no other CPU is inside the allocator
+    /// (call it between run barriers).
+    pub fn drain_all_pages(&self) {
+        for cpu in 0..self.pcp.len() {
+            self.drain_local_pages(cpu);
+        }
+    }
+
+    /// Per-CPU page sets (tests).
+    #[cfg(test)]
+    pub(super) fn pcps(&self) -> &[PerCpuPages] {
+        &self.pcp
+    }
+
+    /// Audit the zone: every frame accounted for exactly once (`audit.rs`; quiescent
+    /// allocator only).
+    pub fn audit(&self) -> AuditReport {
+        ZoneParts {
+            mm: &self.mm,
+            buddy: &self.lock,
+            pcps: &self.pcp,
+            prot: self.knobs().pcp,
+            stats: &self.stats,
+            managed: self.managed_pages() as u64,
+        }
+        .audit()
     }
 }

@@ -1,7 +1,9 @@
 //! The dispatch: CPU 0 resolves `run=`, every CPU runs the entry, CPU 0 ends the run.
 
-use super::{deadline, exit, registry, CpuInfo, RunCtx, ARGS};
+use super::ctx::{args as parsed_args, CpuInfo, RunCtx};
+use super::registry;
 use crate::record::Record;
+use crate::rt::{deadline, exit};
 use crate::smp::Barrier;
 use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
@@ -41,7 +43,7 @@ fn list_runs() -> ! {
 /// order). Never returns: CPU 0 ends the run, the others park.
 pub fn main(cpu: usize, ncpus: usize, info: CpuInfo) -> ! {
     if cpu == 0 {
-        let args = ARGS.get().expect("run::setup must run before run::main");
+        let args = parsed_args().expect("run::setup must run before run::dispatch::main");
         if args.run == "list" {
             list_runs();
         }
@@ -71,7 +73,7 @@ pub fn main(cpu: usize, ncpus: usize, info: CpuInfo) -> ! {
         }
     }
     let desc = &registry::RUNS[SELECTED.load(Ordering::Relaxed)];
-    let args = ARGS.get().expect("run::setup must run before run::main");
+    let args = parsed_args().expect("run::setup must run before run::dispatch::main");
     let seed = *SEED.get().expect("seed chosen by cpu 0 before GO");
     let ctx = RunCtx {
         cpu,

@@ -1,131 +1,23 @@
-//! What runs: the boot→kernel entry, the run registry selected by `run=` and the per-CPU
-//! execution model (every CPU runs the same entry; phases meet at [`crate::smp::Barrier`]s).
+//! What runs, at the top of the kernel: the boot→kernel entry ([`dispatch::main`]), the run
+//! registry selected by `run=` ([`registry`]), what every run entry gets ([`ctx`]), and the
+//! runs that belong to no room of their own (`selftest`, `mm-stress`). The per-CPU execution
+//! model: every CPU runs the same entry; phases meet at [`crate::smp::Barrier`]s. The
+//! deadline, the exit and fault reports are the runtime floor below ([`crate::rt`]).
 //!
 //! Boot sequence as seen from here (all calls come from `boot`):
-//! 1. CPU 0, after the MMU, heap and hal are up: [`setup`] parses the bootargs (exit 2 on
+//! 1. CPU 0, after the MMU, heap and hal are up: [`ctx::setup`] parses the bootargs (exit 2 on
 //!    error) and arms the deadline.
 //! 2. CPU 0 brings up the other CPUs and initialises mm, then every online CPU calls
-//!    [`main`] with its own [`CpuInfo`]. CPU 0 resolves `run=` (exit 2 if unknown), emits
-//!    `run_start` and releases the others; all call the run's entry with a [`RunCtx`]; CPU 0's
+//!    [`dispatch::main`] with its own [`ctx::CpuInfo`]. CPU 0 resolves `run=` (exit 2 if unknown), emits
+//!    `run_start` and releases the others; all call the run's entry with a [`ctx::RunCtx`]; CPU 0's
 //!    return value is the verdict; after a final rendezvous CPU 0 emits `end` and exits 0 or 1.
 
-pub mod deadline;
+pub mod ctx;
 #[cfg(not(loom))]
-mod dispatch;
-pub mod esr;
-pub mod exit;
-pub mod fault;
+pub mod dispatch;
+pub mod mm_stress;
 pub mod registry;
 #[cfg(not(loom))]
 mod selftest;
 
-use crate::bootargs::BootArgs;
-use crate::record::Record;
-use crate::smp::Barrier;
-use spin::Once;
-
-/// What boot tells a run about the CPU it runs on (read from that CPU's own registers).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct CpuInfo {
-    /// `MPIDR_EL1`.
-    pub mpidr: u64,
-    /// Exception level the kernel runs at.
-    pub el: u8,
-    /// Exception level the CPU was entered at (2 when boot dropped from EL2).
-    pub entry_el: u8,
-    /// `SCTLR_EL1.M`.
-    pub mmu: bool,
-    /// `SCTLR_EL1.C`.
-    pub dcache: bool,
-    /// `SCTLR_EL1.I`.
-    pub icache: bool,
-}
-
-/// Everything a run entry gets, per CPU.
-pub struct RunCtx<'a> {
-    /// This CPU's index (`0..ncpus`).
-    pub cpu: usize,
-    /// Number of CPUs running this entry.
-    pub ncpus: usize,
-    /// Parsed bootargs.
-    pub args: &'a BootArgs,
-    /// The run plan's seed (`seed=`, or one drawn from the counter and reported in
-    /// `run_start`).
-    pub seed: u64,
-    /// This CPU's registers of interest.
-    pub info: CpuInfo,
-    /// A barrier for all `ncpus` CPUs, free for the run to use between its phases.
-    pub barrier: &'a Barrier,
-}
-
-impl RunCtx<'_> {
-    /// Whether this is CPU 0 (the one whose verdict counts and which emits the result).
-    pub fn is_boot_cpu(&self) -> bool {
-        self.cpu == 0
-    }
-    /// Poll the kernel deadline (and park if another CPU is ending the run). Call it every
-    /// few thousand iterations of any loop that may run long.
-    #[inline]
-    pub fn deadline_check(&self) {
-        deadline::check();
-    }
-    /// `iters=` or `default`.
-    pub fn iters_or(&self, default: u64) -> u64 {
-        self.args.iters.unwrap_or(default)
-    }
-    /// Emit a `progress` record for `run` and remember it for the deadline report.
-    pub fn progress(&self, run: &'static str, done: u64, total: u64) {
-        progress(run, done, total);
-    }
-}
-
-/// One entry of the registry.
-pub struct RunDesc {
-    /// The `run=` name.
-    pub name: &'static str,
-    /// One line for `run=list` and usage errors.
-    pub help: &'static str,
-    /// Called on every online CPU at once; returns whether the run passed (CPU 0's value is
-    /// the verdict). Must poll [`RunCtx::deadline_check`] in long loops and emit its own
-    /// `result` record(s).
-    pub entry: fn(&RunCtx) -> bool,
-}
-
-/// Emit a `progress` record and remember it for the deadline report.
-pub fn progress(run: &'static str, done: u64, total: u64) {
-    deadline::note(run, done, total);
-    Record::new("progress")
-        .str("run", run)
-        .u64("done", done)
-        .u64("total", total)
-        .u64("elapsed_ms", deadline::elapsed_ms())
-        .emit();
-}
-
-static ARGS: Once<BootArgs> = Once::new();
-
-/// Parse the bootargs (exit 2 with an `error` record if they are bad), arm the deadline, and
-/// keep them for [`args`]. Called once, by CPU 0, after the hal and heap are up.
-pub fn setup(bootargs: &str) -> &'static BootArgs {
-    match crate::bootargs::parse(bootargs) {
-        Ok(a) => {
-            let a = ARGS.call_once(|| a);
-            deadline::arm(a.deadline_ms);
-            a
-        }
-        Err(e) => {
-            // Arm without a deadline so elapsed time works, then refuse.
-            deadline::arm(None);
-            let msg = alloc::format!("{e} in bootargs `{bootargs}`");
-            exit::usage_error("bootargs", &msg)
-        }
-    }
-}
-
-/// The parsed bootargs (after [`setup`]), if any.
-pub fn args() -> Option<&'static BootArgs> {
-    ARGS.get()
-}
-
-#[cfg(not(loom))]
-pub use dispatch::main;
+pub use ctx::{args, progress, setup, CpuInfo, RunCtx, RunDesc};

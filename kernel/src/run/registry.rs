@@ -3,7 +3,7 @@
 //! Entries whose code keeps `kernel::sync` atomics in statics are `cfg(not(loom))`: loom atomics
 //! are not `const`, and runs never execute under loom anyway.
 
-use super::RunDesc;
+use super::ctx::RunDesc;
 
 /// Every run, looked up by name.
 pub static RUNS: &[RunDesc] = &[
@@ -18,7 +18,7 @@ pub static RUNS: &[RunDesc] = &[
     #[cfg(not(loom))]
     RunDesc { name: "suite", help: "the whole GUP matrix, each variant ~4 s on its own experiment (seed=, time_ms=, memmodel=)", entry: crate::stress::runs::suite },
     #[cfg(not(loom))]
-    RunDesc { name: "mm-stress", help: "all CPUs: mixed-order alloc/free via per-CPU lists, cross-CPU frees, THP splits; drain + audit (iters=, seed=, pcp=, init_order=)", entry: crate::mm::stress::run },
+    RunDesc { name: "mm-stress", help: "all CPUs: mixed-order alloc/free via per-CPU lists, cross-CPU frees, THP splits; drain + audit (iters=, seed=, pcp=, init_order=)", entry: super::mm_stress::run },
     #[cfg(not(loom))]
     RunDesc { name: "bench", help: "CPU 0: allocator, page-table and GUP-fast benches, median of 11 repetitions (iters=)", entry: crate::bench::run },
     #[cfg(not(loom))]

@@ -13,7 +13,7 @@
 //! `selftest=fault` makes a secondary CPU (CPU 1, or CPU 0 alone) load from an unmapped
 //! address; `selftest=panic` makes it panic. Both must end the run with exit code 3.
 
-use super::RunCtx;
+use super::ctx::RunCtx;
 use crate::bootargs::SelftestMode;
 use crate::record::Record;
 use crate::sync::{fetch_add, read_once, write_once, AtomicU64, Strength};
@@ -92,7 +92,7 @@ pub fn run(ctx: &RunCtx) -> bool {
         if n % 4096 == 0 {
             ctx.deadline_check();
             if ctx.is_boot_cpu() {
-                super::deadline::note("selftest (cpu 0 iterations)", n, iters);
+                crate::rt::deadline::note("selftest (cpu 0 iterations)", n, iters);
             }
         }
     }

@@ -1,49 +1,19 @@
 //! Runs one experiment × variant on every CPU: knobs, world, the experiment, the merge, the
 //! allocator oracles and audit, the verdict, the `result` record.
 
-use super::experiments::{Env, Experiment};
+use super::experiments::Experiment;
 use super::oracles::counts::{FirstViolation, Tally, Violation};
 use super::oracles::mm_counters::{add_mm_events, audit_leaks, MmSnapshot};
 use super::platform::Platform;
 use super::report::ResultRow;
-use super::variants::{InitOrder, PcpMode, TableFree, TailClear, VariantDesc};
+use super::variants::VariantDesc;
 use super::verdict::{verdict, Expected, MemModel};
-use super::world::{Params, World};
-use crate::mm::knobs::{self, MmKnobs, PcpProtection, PcpReuse, TailClearOrder};
+use super::world::{Env, Params, World};
 use crate::mm::pgtable::mm::{MmStruct, USER_VA_BASE};
-use crate::mm::pgtable::tlb_free::TableFreePolicy;
 use crate::smp::{Barrier, CachePadded};
 use crate::sync::AtomicU64;
 use alloc::boxed::Box;
 use core::sync::atomic::{AtomicPtr, Ordering};
-
-/// The allocator knobs a variant's writer needs.
-pub fn mm_knobs(desc: &VariantDesc) -> MmKnobs {
-    let w = desc.writer;
-    MmKnobs {
-        tail_clear: match w.tail_clear {
-            TailClear::Ordered => TailClearOrder::Release,
-            TailClear::Relaxed => TailClearOrder::Relaxed,
-        },
-        init_order: match w.init_order {
-            InitOrder::Linux => knobs::InitOrder::Linux,
-            InitOrder::RefLast => knobs::InitOrder::W7,
-            InitOrder::RefLastRelaxed => knobs::InitOrder::LastRelaxed,
-        },
-        pcp: match w.pcp {
-            PcpMode::ReuseOtherOrderIrqOff => PcpProtection::IrqOff,
-            PcpMode::Linux | PcpMode::ReuseOtherOrderLocked => PcpProtection::SpinLock,
-        },
-        pcp_reuse: match w.pcp {
-            PcpMode::Linux => PcpReuse::SameOrderOnly,
-            PcpMode::ReuseOtherOrderIrqOff | PcpMode::ReuseOtherOrderLocked => {
-                PcpReuse::SplitOnReuse
-            }
-        },
-        check_new_pages: true,
-        poison: false,
-    }
-}
 
 /// The expectation of `desc` run under `exp`: the variant table's only for the variant's own
 /// experiment (the race it was written for); any other pairing measures (`ANY`).
@@ -83,22 +53,19 @@ pub fn run_one(
     let mut baseline = (MmSnapshot::default(), 0u64);
     barrier.wait();
     if cpu == 0 {
-        zone.set_knobs(mm_knobs(desc));
+        zone.set_knobs(desc.writer.mm);
         zone.drain_all_pages();
         plat.rcu.synchronize(0);
         baseline = (MmSnapshot::take(zone), zone.audit().frames_in_use);
-        let policy = match desc.writer.table_free {
-            TableFree::Deferred => TableFreePolicy::Deferred,
-            TableFree::Immediate => TableFreePolicy::Immediate,
-        };
-        let mm = MmStruct::new(plat.kernel_pgd, asid, plat.rcu, policy)
+        let mm = MmStruct::new(plat.kernel_pgd, asid, plat.rcu, desc.writer.table_free)
             .expect("gup: user address space");
         let hal = crate::hal::hal();
         let world = Box::new(World {
             zone,
             mm,
-            desc,
-            exp,
+            variant: desc.id,
+            writer: desc.writer,
+            foll: desc.foll,
             params,
             owner: plat.owner,
             pins: plat.pins,
@@ -131,7 +98,7 @@ pub fn run_one(
         world,
         barrier,
     };
-    let tally = (desc.runner)(exp)(&env);
+    let tally = exp.run_fn(desc.reader)(&env);
     world.merged.lock().merge(&tally);
     barrier.wait();
     if cpu != 0 {
@@ -167,7 +134,7 @@ pub fn run_one(
     let first_at_end = t.first.is_some_and(|f| f.t_ns >= at.t_ns);
     let row = ResultRow {
         run,
-        experiment: exp.name(),
+        experiment: exp.name,
         variant: desc.id,
         tally: &t,
         verdict: v,
@@ -178,7 +145,7 @@ pub fn run_one(
         row_seed: params.seed,
         elapsed_ms,
         cpus: ncpus,
-        window: exp.reader_mode().name(),
+        window: exp.mode.name(),
         first_at_end,
     };
     let passed = row.passed();
@@ -190,6 +157,7 @@ pub fn run_one(
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
+    use crate::stress::experiments::named;
     use crate::stress::variants::find;
     use crate::stress::verdict::Verdict;
 
@@ -197,21 +165,21 @@ mod tests {
     fn the_table_expects_only_for_a_variants_own_experiment() {
         let v6 = find("V6").unwrap();
         assert_eq!(
-            expected_for(v6, Experiment::Recheck, MemModel::Tso),
+            expected_for(v6, named("recheck"), MemModel::Tso),
             Expected::Is(Verdict::Reproduced)
         );
         // V6 under split is a measurement, not the race the row was written for.
         assert_eq!(
-            expected_for(v6, Experiment::Split, MemModel::Tso),
+            expected_for(v6, named("split"), MemModel::Tso),
             Expected::Any
         );
         let v0 = find("V0").unwrap();
         assert_eq!(
-            expected_for(v0, Experiment::Split, MemModel::Weak),
+            expected_for(v0, named("split"), MemModel::Weak),
             Expected::Is(Verdict::Clean)
         );
         assert_eq!(
-            expected_for(v0, Experiment::Pin, MemModel::Weak),
+            expected_for(v0, named("pin"), MemModel::Weak),
             Expected::Any
         );
     }

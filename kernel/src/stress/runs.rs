@@ -10,7 +10,7 @@
 //! model (`memmodel` record).
 
 use super::driver::run_one;
-use super::experiments::Experiment;
+use super::experiments::{parse as parse_experiment, Experiment};
 use super::platform::kernel_platform;
 use super::prng::splitmix64;
 use super::variants::{find, VariantDesc, VARIANTS};
@@ -57,7 +57,7 @@ fn plan(args: &BootArgs) -> Result<Vec<(&'static VariantDesc, Experiment)>, allo
     };
     let mut exps = Vec::new();
     for e in &args.experiment {
-        exps.push(Experiment::parse(e).ok_or_else(|| alloc::format!("unknown experiment `{e}`"))?);
+        exps.push(parse_experiment(e).ok_or_else(|| alloc::format!("unknown experiment `{e}`"))?);
     }
     let mut out = Vec::new();
     for d in vars {
@@ -125,10 +125,10 @@ fn run_matrix(ctx: &RunCtx, name: &'static str, iters: u64, time_ms: u64, mm: Me
         Ok(r) => r,
         Err(msg) => {
             if ctx.cpu == 0 {
-                crate::run::exit::usage_error("usage", &msg);
+                crate::rt::exit::usage_error("usage", &msg);
             }
             loop {
-                crate::run::deadline::check();
+                crate::rt::deadline::check();
                 crate::smp::spin_hint();
             }
         }
@@ -159,13 +159,13 @@ fn run_matrix(ctx: &RunCtx, name: &'static str, iters: u64, time_ms: u64, mm: Me
     for (i, (desc, exp)) in rows.iter().enumerate() {
         // The row's seed depends on the run seed and the row's names only, so `seed=<run seed>
         // variant=<id> experiment=<name>` replays one row of a bigger run.
-        let mut s = ctx.seed ^ name_hash(desc.id) ^ name_hash(exp.name()).rotate_left(17);
+        let mut s = ctx.seed ^ name_hash(desc.id) ^ name_hash(exp.name).rotate_left(17);
         // Stay inside the kernel deadline (`deadline_ms=`, which xtask derives from its
         // timeout): share what is left (minus a margin for setup, audits and records) among
         // the rows still to run.
         let mut row_ms = time_ms;
         if let Some(d) = ctx.args.deadline_ms {
-            let left = (d * 85 / 100).saturating_sub(crate::run::deadline::elapsed_ms());
+            let left = (d * 85 / 100).saturating_sub(crate::rt::deadline::elapsed_ms());
             row_ms = row_ms.min((left / (rows.len() - i) as u64).max(100));
         }
         let params = Params {
@@ -187,14 +187,14 @@ fn run_matrix(ctx: &RunCtx, name: &'static str, iters: u64, time_ms: u64, mm: Me
             ctx.barrier,
             name,
             desc,
-            *exp,
+            exp,
             params,
             1 + i as u16,
         );
         crate::ipi::row_irqs_off(irq);
         if let Some(o) = outcome {
             passed &= o.passed;
-            report_shootdowns(name, desc.id, exp.name(), hz);
+            report_shootdowns(name, desc.id, exp.name, hz);
         }
         if ctx.cpu == 0 {
             ctx.progress(name, i as u64 + 1, rows.len() as u64);

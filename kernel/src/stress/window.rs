@@ -107,7 +107,7 @@ impl DeadlinePoll {
     pub fn poll(&mut self) {
         self.0 = self.0.wrapping_add(1);
         if self.0.is_multiple_of(256) {
-            crate::run::deadline::check();
+            crate::rt::deadline::check();
         }
     }
 }
@@ -146,8 +146,7 @@ impl<'w> StressWindow<'w> {
         iter: u64,
         mode: Mode,
     ) -> Self {
-        let publish_section =
-            world.desc.writer.shootdown == super::variants::Shootdown::WaitReaders;
+        let publish_section = world.writer.shootdown == super::knobs::Shootdown::WaitReaders;
         Self {
             world,
             tally,

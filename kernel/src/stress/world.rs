@@ -2,13 +2,12 @@
 //! the oracle's shadow ownership table, the handshake words of the scripted window and the
 //! per-CPU "inside an IRQ-off GUP section" words (V1i's shootdown waits on them).
 
-use super::experiments::Experiment;
+use super::knobs::{Foll, WriterKnobs};
 use super::oracles::counts::Tally;
-use super::variants::VariantDesc;
 use super::verdict::MemModel;
 use crate::mm::pgtable::mm::MmStruct;
 use crate::mm::zone::Zone;
-use crate::smp::{spin_hint, CachePadded, MAX_CPUS};
+use crate::smp::{spin_hint, Barrier, CachePadded, MAX_CPUS};
 use crate::sync::{read_once, smp_mb, AtomicU64};
 
 /// Budgets and knobs of one run (from bootargs, identical on every CPU).
@@ -30,6 +29,21 @@ pub struct Params {
     pub memmodel: MemModel,
 }
 
+/// Most pages one GUP call of an experiment asks for.
+pub const MAX_NR: usize = 16;
+
+/// What every CPU of an experiment gets.
+pub struct Env<'w> {
+    /// This CPU.
+    pub cpu: usize,
+    /// CPUs taking part.
+    pub ncpus: usize,
+    /// Shared state.
+    pub world: &'w World,
+    /// Rendezvous of all CPUs.
+    pub barrier: &'w Barrier,
+}
+
 /// Oracle ownership tags (`World::owner`): who a frame belongs to.
 pub mod tag {
     /// Nobody recorded (free, or never used by an experiment).
@@ -48,10 +62,12 @@ pub struct World {
     pub zone: &'static Zone,
     /// The user address space the readers walk.
     pub mm: MmStruct<'static>,
-    /// The variant row.
-    pub desc: &'static VariantDesc,
-    /// The experiment.
-    pub exp: Experiment,
+    /// The variant's id (progress records).
+    pub variant: &'static str,
+    /// The variant's writer knobs.
+    pub writer: WriterKnobs,
+    /// FOLL_GET / FOLL_PIN of the readers' calls.
+    pub foll: Foll,
     /// Budgets.
     pub params: Params,
     /// Shadow ownership per frame (index = pfn - start_pfn), relaxed oracle bookkeeping.
@@ -162,7 +178,7 @@ impl World {
             }
             let s = read_once(&*self.sections[c]);
             if s & 1 == 1 {
-                let mut p = crate::run::deadline::Poller::new();
+                let mut p = crate::rt::deadline::Poller::new();
                 while read_once(&*self.sections[c]) == s {
                     p.poll();
                     spin_hint();

@@ -12,9 +12,9 @@
 //! left stale lines; QEMU has no such lines.
 
 use super::desc::*;
+use super::error::MapError;
 use super::pgalloc::PgtableAlloc;
 use super::table::*;
-use super::MapError;
 use crate::sync::{read_once, write_once, AtomicU64};
 
 /// Build an identity map (VA == PA) and return the physical address of its level-0 table.

@@ -17,10 +17,10 @@
 //!   so this CPU's own hardware walks see them.
 
 use super::desc::*;
+use super::error::MapError;
 use super::mm::{MmStruct, USER_VA_BASE, USER_VA_END};
 use super::table::*;
 use super::tlb_free::{free_table_poisoned, TableFreePolicy};
-use super::MapError;
 use crate::sync::{read_once, smp_wmb, store, write_once, AtomicU64, Strength};
 
 fn check_user(va: u64, size: u64) -> Result<(), MapError> {

@@ -8,11 +8,11 @@
 //! tables are never written through an `MmStruct`.
 
 use super::desc::*;
+use super::error::MapError;
 use super::pgalloc::PgtableAlloc;
 use super::table::*;
 use super::tlb::{TlbFlush, HAL_TLB};
 use super::tlb_free::{TableFreePolicy, TableRcu};
-use super::MapError;
 use crate::hal;
 use crate::sync::{read_once, write_once};
 

@@ -16,6 +16,7 @@
 //! - `zone_alloc`: `ZonePgtableAlloc`, table pages from the page allocator.
 
 pub mod desc;
+pub mod error;
 pub mod idmap;
 pub mod map;
 pub mod mm;
@@ -29,6 +30,7 @@ pub mod walk;
 pub mod zone_alloc;
 
 pub use desc::*;
+pub use error::MapError;
 pub use idmap::build_identity_map;
 pub use map::*;
 pub use mm::{MmStruct, USER_VA_BASE, USER_VA_END};
@@ -42,35 +44,6 @@ pub use tlb_free::{
 };
 pub use walk::*;
 pub use zone_alloc::ZonePgtableAlloc;
-
-/// Why a mapping operation failed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum MapError {
-    /// The table allocator ran out of pages.
-    NoMemory,
-    /// An address or size is not aligned to the mapping granule.
-    Misaligned {
-        /// The offending address.
-        addr: u64,
-    },
-    /// An address lies outside the translated range.
-    OutOfRange {
-        /// The offending address.
-        addr: u64,
-    },
-    /// Nothing (of the kind the operation needs) is mapped at `va`.
-    NotMapped {
-        /// Where.
-        va: u64,
-    },
-    /// `va` is already mapped differently (or by a different kind of entry).
-    Conflict {
-        /// Where.
-        va: u64,
-        /// The descriptor found there.
-        existing: u64,
-    },
-}
 
 #[cfg(all(test, not(loom)))]
 mod map_tests;

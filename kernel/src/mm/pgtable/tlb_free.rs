@@ -158,7 +158,7 @@ impl<'a> TableRcu<'a> {
     pub fn synchronize(&self, cpu: usize) {
         let target = read_once(&self.gp_seq);
         self.rcu_quiescent_state(cpu);
-        let mut p = crate::run::deadline::Poller::new();
+        let mut p = crate::rt::deadline::Poller::new();
         while self.completed() < target {
             p.poll();
             core::hint::spin_loop();

@@ -12,7 +12,6 @@
 //! unmap, free the block, signal, allocate order 9 again (the same block, per-CPU LIFO).
 
 use super::script::{foll_flags, Script};
-use super::Env;
 use crate::gup::window::Site;
 use crate::mm::page::Page;
 use crate::mm::pgtable::table::PAGE_SIZE;
@@ -24,6 +23,7 @@ use crate::stress::roles::writer::{
     unmap_at,
 };
 use crate::stress::window::Mode;
+use crate::stress::world::Env;
 use crate::sync::write_once;
 
 const NR: u64 = 1 << HPAGE_PMD_ORDER;
@@ -44,9 +44,7 @@ impl Script for Init {
         }
     }
 
-    fn reader_mode() -> Mode {
-        Mode::PollTail(Site::AfterPte)
-    }
+    const MODE: Mode = Mode::PollTail(Site::AfterPte);
 
     fn plan(env: &Env, _iter: u64, rng: &mut Prng) -> Plan {
         let t = 1 + rng.below(NR - 1);

@@ -3,6 +3,9 @@
 //! named by the script (stop-and-wait), or races it after a seeded delay (free races:
 //! recheck-race, reuse, pin, publish); further CPUs read free-running with widened windows or
 //! churn the allocator.
+//!
+//! [`EXPERIMENTS`] is the one place an experiment is named: one row per race with its name,
+//! its scripted reader's window mode and its runner (the script monomorphised per reader).
 
 pub mod init;
 pub mod pin;
@@ -13,104 +16,138 @@ pub mod script;
 pub mod split;
 pub mod tables;
 
+use super::knobs::{PerReader, Reader};
 use super::oracles::counts::Tally;
-use super::world::World;
+use super::window::Mode;
+use super::world::Env;
 use crate::gup::variant::Variant;
-use crate::smp::Barrier;
+use script::Script;
 
-/// Which race an experiment drives.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Experiment {
-    /// 5a: split_huge_page of a PTE-mapped THP while the reader sits between R3 and R4.
-    Split,
-    /// 5d: unmap + free (+ reallocate to someone else) while the reader sits between R3 and R4.
-    Recheck,
-    /// 5d as a free race: the writer's step lands anywhere in the reader's R3..R7 (V5).
-    RecheckRace,
-    /// 5e5: unmap + free the PTE table while the reader holds the PMD value.
-    Tables,
-    /// 5b: free a compound block and reuse it at order 0 from the same CPU's lists.
-    Reuse,
-    /// 5c: allocate a compound page and publish a PTE to its tail while readers read.
-    Publish,
-    /// 5e4: the "may-be-pinned" checker against FOLL_PIN readers.
-    Pin,
-    /// 5e8: reallocate a freed block as a compound page under a reader with a stale PTE.
-    Init,
-}
-
-impl Experiment {
-    /// Every experiment.
-    pub const ALL: [Experiment; 8] = [
-        Self::Split,
-        Self::Recheck,
-        Self::RecheckRace,
-        Self::Tables,
-        Self::Reuse,
-        Self::Publish,
-        Self::Pin,
-        Self::Init,
-    ];
-    /// Name used in records and in `experiment=`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Split => "split",
-            Self::Recheck => "recheck",
-            Self::RecheckRace => "recheck-race",
-            Self::Tables => "tables",
-            Self::Reuse => "reuse",
-            Self::Publish => "publish",
-            Self::Pin => "pin",
-            Self::Init => "init",
-        }
-    }
-    /// How the scripted reader's window behaves in this experiment.
-    pub fn reader_mode(self) -> crate::stress::window::Mode {
-        use script::Script;
-        match self {
-            Self::Split => split::Split::reader_mode(),
-            Self::Recheck => recheck::Recheck::reader_mode(),
-            Self::RecheckRace => recheck::RecheckRace::reader_mode(),
-            Self::Tables => tables::Tables::reader_mode(),
-            Self::Reuse => reuse::Reuse::reader_mode(),
-            Self::Publish => publish::Publish::reader_mode(),
-            Self::Pin => pin::Pin::reader_mode(),
-            Self::Init => init::Init::reader_mode(),
-        }
-    }
-    /// Parse an `experiment=` element.
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL
-            .into_iter()
-            .find(|e| e.name().eq_ignore_ascii_case(s))
-    }
-}
-
-/// What every CPU of an experiment gets.
-pub struct Env<'w> {
-    /// This CPU.
-    pub cpu: usize,
-    /// CPUs taking part.
-    pub ncpus: usize,
-    /// Shared state.
-    pub world: &'w World,
-    /// Rendezvous of all CPUs.
-    pub barrier: &'w Barrier,
-}
-
-/// One experiment monomorphised for one reader variant; runs on every CPU, returns its tally.
+/// One experiment × one reader, on one CPU: returns its tally.
 pub type RunFn = fn(&Env) -> Tally;
 
-/// The experiments for reader variant `V`.
-pub fn runner<V: Variant>(e: Experiment) -> RunFn {
-    match e {
-        Experiment::Split => script::run::<V, split::Split>,
-        Experiment::Recheck => script::run::<V, recheck::Recheck>,
-        Experiment::RecheckRace => script::run::<V, recheck::RecheckRace>,
-        Experiment::Tables => script::run::<V, tables::Tables>,
-        Experiment::Reuse => script::run::<V, reuse::Reuse>,
-        Experiment::Publish => script::run::<V, publish::Publish>,
-        Experiment::Pin => script::run::<V, pin::Pin>,
-        Experiment::Init => script::run::<V, init::Init>,
+/// One row of the experiment table.
+pub struct ExperimentDesc {
+    /// Name used in records and in `experiment=`.
+    pub name: &'static str,
+    /// How the scripted reader's window behaves.
+    pub mode: Mode,
+    /// The script, monomorphised for a reader.
+    pub runner: fn(Reader) -> RunFn,
+}
+
+/// An experiment: a row of [`EXPERIMENTS`].
+pub type Experiment = &'static ExperimentDesc;
+
+impl PartialEq for ExperimentDesc {
+    fn eq(&self, o: &Self) -> bool {
+        self.name == o.name
+    }
+}
+impl Eq for ExperimentDesc {}
+
+impl core::fmt::Debug for ExperimentDesc {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.name)
+    }
+}
+
+impl ExperimentDesc {
+    /// The row of script `S`.
+    const fn of<S: Script>(name: &'static str) -> Self {
+        Self {
+            name,
+            mode: S::MODE,
+            runner: runner_of::<S>,
+        }
+    }
+
+    /// The experiment's code for `reader`.
+    pub fn run_fn(&self, reader: Reader) -> RunFn {
+        (self.runner)(reader)
+    }
+}
+
+struct RunOf<S>(core::marker::PhantomData<S>);
+
+impl<S: Script> PerReader for RunOf<S> {
+    type Out = RunFn;
+    fn make<V: Variant>() -> RunFn {
+        script::run::<V, S>
+    }
+}
+
+fn runner_of<S: Script>(r: Reader) -> RunFn {
+    r.with::<RunOf<S>>()
+}
+
+/// Every experiment (spec §5), in the order `experiment=` lists them.
+pub const EXPERIMENTS: &[ExperimentDesc] = &[
+    // 5a: split_huge_page of a PTE-mapped THP while the reader sits between R3 and R4.
+    ExperimentDesc::of::<split::Split>("split"),
+    // 5d: unmap + free (+ reallocate to someone else) while the reader sits between R3 and R4.
+    ExperimentDesc::of::<recheck::Recheck>("recheck"),
+    // 5d as a free race: the writer's step lands anywhere in the reader's R3..R7 (V5).
+    ExperimentDesc::of::<recheck::RecheckRace>("recheck-race"),
+    // 5e5: unmap + free the PTE table while the reader holds the PMD value.
+    ExperimentDesc::of::<tables::Tables>("tables"),
+    // 5b: free a compound block and reuse it at order 0 from the same CPU's lists.
+    ExperimentDesc::of::<reuse::Reuse>("reuse"),
+    // 5c: allocate a compound page and publish a PTE to its tail while readers read.
+    ExperimentDesc::of::<publish::Publish>("publish"),
+    // 5e4: the "may-be-pinned" checker against FOLL_PIN readers.
+    ExperimentDesc::of::<pin::Pin>("pin"),
+    // 5e8: reallocate a freed block as a compound page under a reader with a stale PTE.
+    ExperimentDesc::of::<init::Init>("init"),
+];
+
+/// The experiment called `name` (exact), for tables built at compile time: an unknown name is
+/// a compile error there.
+pub const fn named(name: &str) -> Experiment {
+    let mut i = 0;
+    while i < EXPERIMENTS.len() {
+        if str_eq(EXPERIMENTS[i].name, name) {
+            return &EXPERIMENTS[i];
+        }
+        i += 1;
+    }
+    panic!("no such experiment");
+}
+
+const fn str_eq(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+/// Parse an `experiment=` element (case-insensitive).
+pub fn parse(s: &str) -> Option<Experiment> {
+    EXPERIMENTS.iter().find(|e| e.name.eq_ignore_ascii_case(s))
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique_and_parse_back() {
+        for (i, e) in EXPERIMENTS.iter().enumerate() {
+            assert_eq!(parse(e.name), Some(e));
+            assert_eq!(named(e.name), e);
+            for o in &EXPERIMENTS[i + 1..] {
+                assert_ne!(e.name, o.name);
+            }
+        }
+        assert_eq!(parse("SPLIT").map(|e| e.name), Some("split"));
+        assert!(parse("nope").is_none());
     }
 }

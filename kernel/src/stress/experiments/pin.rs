@@ -9,7 +9,6 @@
 //! step overlapped the reader's IRQ-off walk (`stress::window`).
 
 use super::script::{foll_flags, Script};
-use super::Env;
 use crate::gup::window::Site;
 use crate::gup::FOLL_PIN;
 use crate::mm::page::Page;
@@ -24,6 +23,7 @@ use crate::stress::roles::writer::{
     alloc_pages_checked, map_at, put_mapping_ref, tag_at, unmap_at,
 };
 use crate::stress::window::Mode;
+use crate::stress::world::Env;
 use crate::sync::{read_once, smp_mb, write_once};
 
 /// The writer's seeded delay before its check, in spin loops: spread so that the check lands
@@ -51,9 +51,7 @@ impl Script for Pin {
         }
     }
 
-    fn reader_mode() -> Mode {
-        Mode::Signal(Site::AfterPte, 1)
-    }
+    const MODE: Mode = Mode::Signal(Site::AfterPte, 1);
 
     fn plan(env: &Env, _iter: u64, rng: &mut Prng) -> Plan {
         Plan {

@@ -8,7 +8,6 @@
 //! with FOLL_GET and FOLL_PIN mixed.
 
 use super::script::{foll_flags, Script};
-use super::Env;
 use crate::gup::window::Site;
 use crate::mm::page::Page;
 use crate::stress::prng::Prng;
@@ -17,6 +16,7 @@ use crate::stress::roles::writer::{
     alloc_and_map_subpage, put_mapping_ref, put_page_checked, unmap_at,
 };
 use crate::stress::window::Mode;
+use crate::stress::world::Env;
 
 /// Order of the published compound page.
 pub const PUBLISH_ORDER: usize = 2;
@@ -35,9 +35,7 @@ impl Script for Publish {
         Self { head: None }
     }
 
-    fn reader_mode() -> Mode {
-        Mode::Free
-    }
+    const MODE: Mode = Mode::Free;
 
     fn plan(env: &Env, _iter: u64, rng: &mut Prng) -> Plan {
         Plan {

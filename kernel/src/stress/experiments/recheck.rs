@@ -6,7 +6,6 @@
 //! (ref_on_free_page, then a double free when it drops it).
 
 use super::script::{foll_flags, Script};
-use super::Env;
 use crate::gup::window::Site;
 use crate::mm::page::Page;
 use crate::mm::types::GFP_KERNEL;
@@ -15,6 +14,7 @@ use crate::stress::roles::reader::Plan;
 use crate::stress::roles::writer::{
     alloc_pages_checked, map_at, put_mapping_ref, put_page_checked, tag_other, unmap_at,
 };
+use crate::stress::world::Env;
 
 /// Writer state.
 pub struct Recheck {
@@ -91,9 +91,8 @@ impl Script for RecheckRace {
         }
     }
 
-    fn reader_mode() -> crate::stress::window::Mode {
-        crate::stress::window::Mode::Signal(Site::AfterPte, 32)
-    }
+    const MODE: crate::stress::window::Mode =
+        crate::stress::window::Mode::Signal(Site::AfterPte, 32);
 
     fn plan(env: &Env, iter: u64, rng: &mut Prng) -> Plan {
         let mut p = Recheck::plan(env, iter, rng);

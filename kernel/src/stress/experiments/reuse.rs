@@ -18,7 +18,6 @@
 //! passes on the old head (wrong_head). Only a weakly ordered CPU can show that.
 
 use super::script::{foll_flags, mark_step_start, Script};
-use super::Env;
 use crate::gup::window::Site;
 use crate::mm::page::Page;
 use crate::mm::types::{__GFP_COMP, GFP_KERNEL};
@@ -28,6 +27,7 @@ use crate::stress::roles::writer::{
     alloc_pages_checked, map_at, put_mapping_ref, put_page_checked, tag_other, unmap_at,
 };
 use crate::stress::window::Mode;
+use crate::stress::world::Env;
 
 /// Order of the reused block (≤ PAGE_ALLOC_COSTLY_ORDER: it lives on the per-CPU lists).
 pub const REUSE_ORDER: usize = 3;
@@ -52,9 +52,7 @@ impl Script for Reuse {
         }
     }
 
-    fn reader_mode() -> Mode {
-        Mode::Signal(Site::AfterPte, 32)
-    }
+    const MODE: Mode = Mode::Signal(Site::AfterPte, 32);
 
     fn plan(env: &Env, _iter: u64, rng: &mut Prng) -> Plan {
         Plan {

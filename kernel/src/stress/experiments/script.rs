@@ -13,17 +13,17 @@
 //!    churn the allocator (handshake words carry `i + 1`, so their initial 0 never matches);
 //! 4. every CPU reports a page-table quiescent state.
 
-use super::Env;
 use crate::gup::variant::Variant;
 use crate::gup::window::Site;
 use crate::gup::{FOLL_GET, FOLL_PIN, FOLL_WRITE};
+use crate::stress::knobs::Foll;
 use crate::stress::oracles::counts::Tally;
 use crate::stress::prng::Prng;
 use crate::stress::roles::churn::churn_round;
 use crate::stress::roles::reader::{read_gup, Hold, Plan, ReadOutcome, HELD};
 use crate::stress::roles::Role;
-use crate::stress::variants::Foll;
 use crate::stress::window::{spin_loops, DeadlinePoll, Mode, STEP_START};
+use crate::stress::world::Env;
 use crate::sync::{read_once, write_once};
 
 /// One race, as a writer script around a reader window.
@@ -58,9 +58,7 @@ pub trait Script: Sized {
     /// Reader, after its GUP call and release (e.g. V9's cross-check); default nothing.
     fn after_read(_env: &Env, _iter: u64, _plan: &Plan, _out: &ReadOutcome, _tally: &mut Tally) {}
     /// Reader mode of the scripted reader (default: wait at [`Script::SITE`]).
-    fn reader_mode() -> Mode {
-        Mode::Script(Self::SITE)
-    }
+    const MODE: Mode = Mode::Script(Self::SITE);
     /// Writer, once after the last iteration: release what the script still owns.
     fn finish(&mut self, _env: &Env) {}
     /// Violations the writer found (e.g. V9's checker), taken at the end.
@@ -76,7 +74,7 @@ pub fn mark_step_start(env: &Env, iter: u64) {
 
 /// GUP flags for this iteration per the variant's FOLL choice.
 pub fn foll_flags(env: &Env, rng: &mut Prng) -> u32 {
-    let pin = match env.world.desc.foll {
+    let pin = match env.world.foll {
         Foll::Get => false,
         Foll::Pin => true,
         Foll::Mixed => rng.below(2) == 1,
@@ -140,7 +138,7 @@ fn run_role<V: Variant, S: Script>(env: &Env, role: Role) -> Tally {
             rcu.rcu_quiescent_state(env.cpu);
             iter += 1;
             if iter.is_multiple_of(1024) {
-                crate::run::deadline::check();
+                crate::rt::deadline::check();
             }
         }
         rcu.rcu_idle_enter(env.cpu);
@@ -159,7 +157,7 @@ fn run_role<V: Variant, S: Script>(env: &Env, role: Role) -> Tally {
             if iter > 0 && iter.is_multiple_of(progress_every) {
                 crate::stress::report::progress(
                     "gup",
-                    world.desc.id,
+                    world.variant,
                     iter,
                     world.params.iters,
                     world.now_ns() / 1_000_000,
@@ -218,15 +216,7 @@ fn run_role<V: Variant, S: Script>(env: &Env, role: Role) -> Tally {
             let mut out = ReadOutcome::default();
             let mut hit = false;
             for _ in 0..S::READER_TRIES {
-                out = read_gup::<V>(
-                    env,
-                    &plan,
-                    S::reader_mode(),
-                    iter,
-                    &mut tally,
-                    &mut rng,
-                    S::HOLD,
-                );
+                out = read_gup::<V>(env, &plan, S::MODE, iter, &mut tally, &mut rng, S::HOLD);
                 hit |= out.window_hit;
                 if out.total > 0 {
                     break;

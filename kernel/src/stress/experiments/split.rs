@@ -18,7 +18,6 @@
 //! setup: its new canary shows the reader's use of the reallocated frame as use_after_free.
 
 use super::script::{foll_flags, Script};
-use super::Env;
 use crate::gup::window::Site;
 use crate::mm::huge_memory::{split_huge_page, SplitMapper};
 use crate::mm::page::Page;
@@ -27,13 +26,14 @@ use crate::mm::pgtable::map::unmap_page;
 use crate::mm::pgtable::table::PAGE_SIZE;
 use crate::mm::types::GFP_KERNEL;
 use crate::mm::zone::Zone;
+use crate::stress::knobs::Shootdown;
 use crate::stress::prng::Prng;
 use crate::stress::roles::reader::{Hold, Plan};
 use crate::stress::roles::writer::{
     alloc_and_map_subpage, alloc_pages_checked, map_at, put_mapping_ref, put_page_checked,
     tag_other, unmap_at,
 };
-use crate::stress::variants::Shootdown;
+use crate::stress::world::Env;
 
 /// Order of the THP (8 pages: order > 1, so FOLL_PIN uses the pincount in `page[2]`).
 pub const SPLIT_ORDER: usize = 3;
@@ -55,7 +55,7 @@ struct Mapper<'a, 'w> {
 impl SplitMapper for Mapper<'_, '_> {
     fn unmap_page(&mut self, zone: &Zone, head: &Page) {
         self.mapped = unmap_page(&self.env.world.mm, self.va).is_some();
-        if self.env.world.desc.writer.shootdown == Shootdown::WaitReaders {
+        if self.env.world.writer.shootdown == Shootdown::WaitReaders {
             self.env
                 .world
                 .wait_for_readers(self.env.cpu, self.env.ncpus);

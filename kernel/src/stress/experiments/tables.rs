@@ -4,7 +4,6 @@
 //! quiescent state, so it reads the still-intact (cleared) table.
 
 use super::script::{foll_flags, Script};
-use super::Env;
 use crate::gup::window::Site;
 use crate::mm::page::Page;
 use crate::mm::pgtable::map::free_pte_table;
@@ -13,6 +12,7 @@ use crate::mm::types::GFP_KERNEL;
 use crate::stress::prng::Prng;
 use crate::stress::roles::reader::Plan;
 use crate::stress::roles::writer::{alloc_pages_checked, map_at, put_mapping_ref, unmap_at};
+use crate::stress::world::Env;
 
 /// Distinct 2 MiB slots the experiment cycles through (each gets its own PTE table).
 const SLOTS: u64 = 8;

@@ -20,8 +20,7 @@
 use crate::gup::grab::Grabbed;
 use crate::gup::GupCtx;
 use crate::mm::page::Page;
-use crate::stress::roles::reader::MAX_NR;
-use crate::stress::world::World;
+use crate::stress::world::{World, MAX_NR};
 use crate::sync::{read_once, write_once};
 use core::sync::atomic::Ordering::Relaxed;
 

@@ -2,8 +2,8 @@
 //! buddy lists keep moving under the experiment (no pages are mapped).
 
 use crate::mm::types::{__GFP_COMP, GFP_KERNEL};
-use crate::stress::experiments::Env;
 use crate::stress::prng::Prng;
+use crate::stress::world::Env;
 
 /// One round of churn: a few allocations of random order (0..=3, compound when > 0), freed
 /// again in reverse order.

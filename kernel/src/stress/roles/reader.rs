@@ -5,18 +5,15 @@ use crate::gup::fast::internal_get_user_pages_fast;
 use crate::gup::grab::Grabbed;
 use crate::gup::variant::Variant;
 use crate::gup::GupCtx;
-use crate::stress::experiments::Env;
 use crate::stress::oracles::canary::read_canaries;
 use crate::stress::oracles::check::{check_and_release, shadow_pin, Held};
 use crate::stress::oracles::counts::Tally;
 use crate::stress::prng::Prng;
 use crate::stress::window::{Mode, StressWindow};
+use crate::stress::world::{Env, MAX_NR};
 
 /// `World::aux` slot where a holding reader announces it is about to release (iteration + 1).
 pub const RELEASED: usize = 3;
-
-/// Most pages one GUP call of an experiment asks for.
-pub const MAX_NR: usize = 16;
 
 /// What a reader asks for in one iteration.
 #[derive(Clone, Copy, Debug)]

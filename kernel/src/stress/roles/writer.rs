@@ -7,11 +7,10 @@ use crate::mm::page_ref::page_ref_count;
 use crate::mm::pgtable::desc::{PgProt, Pte};
 use crate::mm::pgtable::map::{map_page, unmap_page};
 use crate::mm::types::{Gfp, __GFP_COMP};
-use crate::stress::experiments::Env;
+use crate::stress::knobs::{PtePublish, Shootdown};
 use crate::stress::oracles::canary::write_canaries;
 use crate::stress::oracles::counts::{FirstViolation, Violation};
-use crate::stress::variants::{PtePublish, Shootdown};
-use crate::stress::world::tag;
+use crate::stress::world::{tag, Env};
 use crate::sync::{read_once, write_once, Strength};
 
 /// The shadow-pin oracle: count freed_while_held (in the run's merged tally, with the frame's
@@ -68,7 +67,7 @@ pub fn put_page_checked(env: &Env, page: &Page) {
 
 /// Strength of the PTE store that publishes a page (W1).
 pub fn publish_strength(env: &Env) -> Strength {
-    match env.world.desc.writer.pte_publish {
+    match env.world.writer.pte_publish {
         PtePublish::Release => Strength::AcqRel,
         PtePublish::Relaxed => Strength::Relaxed,
     }
@@ -115,7 +114,7 @@ pub fn alloc_and_map_subpage(env: &Env, order: usize, va: u64, k: usize) -> &'st
 /// inside an IRQ-off GUP section that began before the clear. Returns the old PTE.
 pub fn unmap_at(env: &Env, va: u64) -> Option<Pte> {
     let old = unmap_page(&env.world.mm, va);
-    if env.world.desc.writer.shootdown == Shootdown::WaitReaders {
+    if env.world.writer.shootdown == Shootdown::WaitReaders {
         env.world.wait_for_readers(env.cpu, env.ncpus);
     }
     old

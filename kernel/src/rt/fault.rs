@@ -147,7 +147,7 @@ fn stop_others_and_claim() -> bool {
     let h = crate::hal::hal();
     let until = h.counter().saturating_add(h.counter_hz() / 1000);
     while h.counter() < until {
-        crate::smp::spin_hint();
+        super::relax();
     }
     true
 }

@@ -8,11 +8,11 @@
 //! Bootargs: `iters=` per CPU (default 20 000), `seed=`, `pcp=irqoff|spinlock`,
 //! `init_order=linux|w7`.
 
-use super::huge_memory::{split_huge_page, NoMappings};
-use super::page::{Page, PageHead, PageTail};
-use super::page_ref::page_ref_count;
-use super::types::{__GFP_COMP, HPAGE_PMD_ORDER, NR_CPUS};
-use super::zone::Zone;
+use crate::mm::huge_memory::{split_huge_page, NoMappings};
+use crate::mm::page::{Page, PageHead, PageTail};
+use crate::mm::page_ref::page_ref_count;
+use crate::mm::types::{__GFP_COMP, HPAGE_PMD_ORDER, NR_CPUS};
+use crate::mm::zone::Zone;
 use crate::smp::Barrier;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU64, Ordering::Relaxed};

@@ -2,7 +2,7 @@
 //! CPUs.
 //!
 //! Whoever ends the run first (the run's verdict on CPU 0, a fault, a panic, the deadline)
-//! claims the exit; everyone else who polls [`crate::run::deadline::check`] (run loops, barrier
+//! claims the exit; everyone else who polls [`crate::rt::deadline::check`] (run loops, barrier
 //! waits) sees the stop flag and parks. Semihosting exit from any one CPU ends QEMU.
 //!
 //! These flags are run infrastructure outside every race window, so they are plain
@@ -49,7 +49,7 @@ pub fn claim() -> bool {
 /// Park this CPU for good (another CPU is ending the run).
 pub fn park() -> ! {
     loop {
-        crate::smp::spin_hint();
+        super::relax();
     }
 }
 
