@@ -5,41 +5,122 @@
 //! duplicate key or a bad value is an error ([`BootArgsError`]). The caller turns an error into
 //! an `error` record, a human line and exit code 2 (see [`crate::run::setup`]).
 //!
-//! Pure: no hardware, no console. Runs read values through [`BootArgs`].
+//! Every key belongs to named runs ([`Key::runs`]): a key that the chosen run does not read is
+//! refused by [`check_run`] (exit 2, naming the runs that do read it), so nothing given on the
+//! command line is silently ignored. The default run is `suite`.
+//!
+//! Pure: no hardware, no console. Runs read values through [`BootArgs`]. xtask links this module
+//! too and refuses bad bootargs with the same words before it builds or boots anything.
 
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use core::fmt;
 
-/// Every key the kernel understands, with a one-line help text.
-pub const KEYS: &[(&str, &str)] = &[
-    ("run", "name of the run to execute (default suite)"),
-    (
-        "selftest",
-        "fault|panic: make a secondary CPU fault or panic (tests the fault path)",
-    ),
-    (
-        "deadline_ms",
-        "kernel deadline in ms: exceeded -> end record, exit 4",
-    ),
-    ("seed", "seed of the run plan (u64)"),
-    ("iters", "iterations per CPU (u64)"),
-    ("time_ms", "run duration in ms (u64)"),
-    ("variant", "comma-separated variant list"),
-    ("experiment", "comma-separated experiment list"),
-    ("verbose", "0|1"),
-    ("widen", "window-widening delay loop count (u64)"),
-    ("pcp", "irqoff|spinlock: per-CPU page list protection"),
-    ("init_order", "linux|w7: struct page init order"),
-    (
-        "memmodel",
-        "tso|weak|unknown: what the platform's memory model can show (race verdicts)",
-    ),
-    (
-        "exit",
-        "semihosting|psci: how the machine is left (psci loses the exit code)",
-    ),
+/// Which runs read a key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Readers {
+    /// Read by the boot path or the dispatcher, whatever the run.
+    Every,
+    /// Read only by these runs (`run=` names of [`crate::run::registry::RUNS`]).
+    Runs(&'static [&'static str]),
+}
+
+impl Readers {
+    /// Whether `run` reads the key.
+    pub fn includes(self, run: &str) -> bool {
+        match self {
+            Readers::Every => true,
+            Readers::Runs(r) => r.contains(&run),
+        }
+    }
+}
+
+/// One bootargs key: its name, the runs that read it, one line of help.
+#[derive(Clone, Copy, Debug)]
+pub struct Key {
+    /// The key as written on the command line.
+    pub name: &'static str,
+    /// Who reads it.
+    pub runs: Readers,
+    /// One line for `run=list` and the README.
+    pub help: &'static str,
+}
+
+const RACE_RUNS: &[&str] = &["gup", "suite"];
+
+/// Every key the kernel understands: the one table of who reads what (`run=list` prints it).
+pub const KEYS: &[Key] = &[
+    Key {
+        name: "run",
+        runs: Readers::Every,
+        help: "name of the run to execute (default suite)",
+    },
+    Key {
+        name: "seed",
+        runs: Readers::Every,
+        help: "seed of the run plan (u64; drawn from the counter and reported in run_start when absent)",
+    },
+    Key {
+        name: "deadline_ms",
+        runs: Readers::Every,
+        help: "kernel deadline in ms: exceeded -> end record, exit 4",
+    },
+    Key {
+        name: "exit",
+        runs: Readers::Every,
+        help: "semihosting|psci: how the machine is left (psci loses the exit code)",
+    },
+    Key {
+        name: "selftest",
+        runs: Readers::Runs(&["selftest"]),
+        help: "fault|panic: make a secondary CPU fault or panic (tests the fault path)",
+    },
+    Key {
+        name: "iters",
+        runs: Readers::Runs(&["selftest", "mm-stress", "gup", "suite", "litmus", "bench"]),
+        help: "iterations (u64): per CPU (selftest, mm-stress), per row (gup, suite), per test (litmus), per bench",
+    },
+    Key {
+        name: "time_ms",
+        runs: Readers::Runs(RACE_RUNS),
+        help: "time budget per experiment x variant in ms (u64)",
+    },
+    Key {
+        name: "variant",
+        runs: Readers::Runs(RACE_RUNS),
+        help: "comma-separated variant list (default: all)",
+    },
+    Key {
+        name: "experiment",
+        runs: Readers::Runs(RACE_RUNS),
+        help: "comma-separated experiment list (default: each variant's own)",
+    },
+    Key {
+        name: "widen",
+        runs: Readers::Runs(RACE_RUNS),
+        help: "window-widening spin loops of free-running readers (u64; 0 = default)",
+    },
+    Key {
+        name: "memmodel",
+        runs: Readers::Runs(&["gup", "suite", "litmus"]),
+        help: "tso|weak|unknown: what the platform's memory model can show (race verdicts)",
+    },
+    Key {
+        name: "pcp",
+        runs: Readers::Runs(&["mm-stress"]),
+        help: "irqoff|spinlock: per-CPU page list protection",
+    },
+    Key {
+        name: "init_order",
+        runs: Readers::Runs(&["mm-stress"]),
+        help: "linux|w7: struct page init order",
+    },
 ];
+
+/// The table entry of `name`.
+pub fn key(name: &str) -> Option<&'static Key> {
+    KEYS.iter().find(|k| k.name == name)
+}
 
 /// What `selftest=` asks a secondary CPU to do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -91,7 +172,7 @@ pub enum ExitMethod {
 /// Parsed bootargs. `None` / empty means "not given": the run picks its own default.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BootArgs {
-    /// `run=` (default `selftest`).
+    /// `run=` (default `suite`).
     pub run: String,
     /// `selftest=`.
     pub selftest: Option<SelftestMode>,
@@ -107,8 +188,6 @@ pub struct BootArgs {
     pub variant: Vec<String>,
     /// `experiment=` list (empty: not given).
     pub experiment: Vec<String>,
-    /// `verbose=`.
-    pub verbose: bool,
     /// `widen=` (0 when not given).
     pub widen: u64,
     /// `pcp=`.
@@ -119,6 +198,8 @@ pub struct BootArgs {
     pub exit: Option<ExitMethod>,
     /// `memmodel=`.
     pub memmodel: Option<MemModelArg>,
+    /// The keys given, in command-line order (for [`check_run`]).
+    pub given: Vec<&'static str>,
 }
 
 impl Default for BootArgs {
@@ -132,12 +213,12 @@ impl Default for BootArgs {
             time_ms: None,
             variant: Vec::new(),
             experiment: Vec::new(),
-            verbose: false,
             widen: 0,
             pcp: None,
             init_order: None,
             exit: None,
             memmodel: None,
+            given: Vec::new(),
         }
     }
 }
@@ -159,6 +240,12 @@ pub enum BootArgsError {
         value: String,
         allowed: &'static str,
     },
+    /// A key that the chosen run does not read.
+    NotForRun {
+        key: &'static str,
+        run: String,
+        readers: &'static [&'static str],
+    },
 }
 
 impl fmt::Display for BootArgsError {
@@ -179,6 +266,16 @@ impl fmt::Display for BootArgsError {
                 allowed,
             } => {
                 write!(f, "bad value `{value}` for `{key}` (allowed: {allowed})")
+            }
+            Self::NotForRun { key, run, readers } => {
+                write!(f, "`{key}` is not read by run={run}: it belongs to ")?;
+                for (i, r) in readers.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "run={r}")?;
+                }
+                Ok(())
             }
         }
     }
@@ -233,7 +330,6 @@ fn choice<T: Copy>(
 /// Parse a bootargs string (see the module docs for the grammar).
 pub fn parse(s: &str) -> Result<BootArgs, BootArgsError> {
     let mut args = BootArgs::default();
-    let mut seen: Vec<&str> = Vec::new();
     for token in s.split_ascii_whitespace() {
         let (key, value) = match token.split_once('=') {
             Some((k, v)) => {
@@ -244,13 +340,13 @@ pub fn parse(s: &str) -> Result<BootArgs, BootArgsError> {
             }
             None => (token, "1"),
         };
-        if !KEYS.iter().any(|(k, _)| *k == key) {
+        let Some(desc) = self::key(key) else {
             return Err(BootArgsError::UnknownKey(key.into()));
-        }
-        if seen.contains(&key) {
+        };
+        if args.given.contains(&desc.name) {
             return Err(BootArgsError::Duplicate(key.into()));
         }
-        seen.push(key);
+        args.given.push(desc.name);
         match key {
             "run" => args.run = value.into(),
             "selftest" => {
@@ -266,7 +362,6 @@ pub fn parse(s: &str) -> Result<BootArgs, BootArgsError> {
             "time_ms" => args.time_ms = Some(number(key, value)?),
             "variant" => args.variant = list(token, value)?,
             "experiment" => args.experiment = list(token, value)?,
-            "verbose" => args.verbose = choice(key, value, &[("0", false), ("1", true)], "0, 1")?,
             "widen" => args.widen = number(key, value)?,
             "pcp" => {
                 let opts = [("irqoff", Pcp::IrqOff), ("spinlock", Pcp::Spinlock)];
@@ -299,6 +394,31 @@ pub fn parse(s: &str) -> Result<BootArgs, BootArgsError> {
     Ok(args)
 }
 
+/// Refuse a key that `args.run` does not read (the first one given), naming the runs that read
+/// it. Call it once the run is known to exist; `run=list` reads only the keys of every run.
+pub fn check_run(args: &BootArgs) -> Result<(), BootArgsError> {
+    for name in &args.given {
+        let Some(k) = key(name) else { continue };
+        if let Readers::Runs(readers) = k.runs {
+            if !readers.contains(&args.run.as_str()) {
+                return Err(BootArgsError::NotForRun {
+                    key: k.name,
+                    run: args.run.clone(),
+                    readers,
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// [`parse`] then [`check_run`]: what a known run accepts.
+pub fn parse_for_run(s: &str) -> Result<BootArgs, BootArgsError> {
+    let a = parse(s)?;
+    check_run(&a)?;
+    Ok(a)
+}
+
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
@@ -307,13 +427,14 @@ mod tests {
     fn empty_gives_defaults() {
         assert_eq!(parse("").unwrap(), BootArgs::default());
         assert_eq!(parse("   \t ").unwrap().run, "suite");
+        check_run(&BootArgs::default()).unwrap();
     }
 
     #[test]
     fn known_keys_parse() {
         let a = parse(
             "run=gup seed=0x2a iters=100 time_ms=5 deadline_ms=60000 variant=V0,V3 \
-             experiment=e1 verbose widen=7 pcp=spinlock init_order=w7 exit=psci selftest=fault",
+             experiment=e1 widen=7 pcp=spinlock init_order=w7 exit=psci selftest=fault memmodel=weak",
         )
         .unwrap();
         assert_eq!(a.run, "gup");
@@ -323,17 +444,34 @@ mod tests {
         assert_eq!(a.deadline_ms, Some(60000));
         assert_eq!(a.variant, ["V0", "V3"]);
         assert_eq!(a.experiment, ["e1"]);
-        assert!(a.verbose);
         assert_eq!(a.widen, 7);
         assert_eq!(a.pcp, Some(Pcp::Spinlock));
         assert_eq!(a.init_order, Some(InitOrder::W7));
         assert_eq!(a.exit, Some(ExitMethod::Psci));
         assert_eq!(a.selftest, Some(SelftestMode::Fault));
+        assert_eq!(a.memmodel, Some(MemModelArg::Weak));
+        assert_eq!(
+            a.given,
+            [
+                "run",
+                "seed",
+                "iters",
+                "time_ms",
+                "deadline_ms",
+                "variant",
+                "experiment",
+                "widen",
+                "pcp",
+                "init_order",
+                "exit",
+                "selftest",
+                "memmodel"
+            ]
+        );
     }
 
-    #[test]
-    fn every_key_is_handled() {
-        let sample = |k: &str| match k {
+    fn sample(k: &str) -> &'static str {
+        match k {
             "run" => "x",
             "selftest" => "panic",
             "variant" | "experiment" => "a,b",
@@ -341,12 +479,94 @@ mod tests {
             "init_order" => "linux",
             "exit" => "semihosting",
             "memmodel" => "tso",
-            "verbose" => "0",
             _ => "12",
-        };
-        for (k, _) in KEYS {
-            let tok = alloc::format!("{k}={}", sample(k));
+        }
+    }
+
+    #[test]
+    fn every_key_is_handled() {
+        for k in KEYS {
+            let tok = alloc::format!("{}={}", k.name, sample(k.name));
             assert!(parse(&tok).is_ok(), "{tok}");
+        }
+    }
+
+    #[test]
+    fn keys_are_unique_and_documented() {
+        for (i, k) in KEYS.iter().enumerate() {
+            assert!(!k.help.is_empty(), "{}", k.name);
+            assert!(
+                KEYS[i + 1..].iter().all(|o| o.name != k.name),
+                "{} twice",
+                k.name
+            );
+            if let Readers::Runs(r) = k.runs {
+                assert!(!r.is_empty(), "{} is read by no run", k.name);
+            }
+        }
+    }
+
+    /// The runs a key names are real runs (and `list`, which reads only keys of every run, is
+    /// never named).
+    #[test]
+    fn readers_name_registered_runs() {
+        for k in KEYS {
+            if let Readers::Runs(r) = k.runs {
+                for run in r {
+                    assert!(
+                        crate::run::registry::RUNS.iter().any(|d| d.name == *run),
+                        "key {} names unknown run {run}",
+                        k.name
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_key_the_run_does_not_read_is_refused_naming_its_runs() {
+        // The default run is the suite, which does not read selftest=.
+        let e = parse_for_run("selftest=fault").unwrap_err();
+        assert_eq!(
+            e,
+            BootArgsError::NotForRun {
+                key: "selftest",
+                run: "suite".into(),
+                readers: &["selftest"]
+            }
+        );
+        let msg = alloc::format!("{e}");
+        assert_eq!(
+            msg,
+            "`selftest` is not read by run=suite: it belongs to run=selftest"
+        );
+        parse_for_run("run=selftest selftest=fault").unwrap();
+        let msg = alloc::format!("{}", parse_for_run("run=selftest pcp=irqoff").unwrap_err());
+        assert!(msg.contains("run=mm-stress"), "{msg}");
+        let msg = alloc::format!("{}", parse_for_run("run=bench variant=V0").unwrap_err());
+        assert!(msg.ends_with("run=gup, run=suite"), "{msg}");
+        // Keys of every run go with any run, list included; list reads nothing else.
+        parse_for_run("run=list seed=3 deadline_ms=10 exit=psci").unwrap();
+        assert!(parse_for_run("run=list iters=3").is_err());
+        parse_for_run("run=litmus memmodel=tso iters=5").unwrap();
+        assert!(parse_for_run("run=mm-stress memmodel=tso").is_err());
+        parse_for_run("run=suite variant=V0 experiment=split widen=3 time_ms=9 iters=4").unwrap();
+    }
+
+    #[test]
+    fn every_reader_accepts_its_key() {
+        for k in KEYS {
+            let runs: &[&str] = match k.runs {
+                Readers::Every => &["selftest", "suite", "list"],
+                Readers::Runs(r) => r,
+            };
+            for run in runs {
+                if k.name == "run" {
+                    continue;
+                }
+                let s = alloc::format!("run={run} {}={}", k.name, sample(k.name));
+                assert!(parse_for_run(&s).is_ok(), "{s}: {:?}", parse_for_run(&s));
+            }
         }
     }
 
@@ -374,13 +594,18 @@ mod tests {
     fn unknown_and_duplicate_keys_are_refused() {
         assert_eq!(parse("foo=1"), Err(BootArgsError::UnknownKey("foo".into())));
         assert_eq!(parse("Run=x"), Err(BootArgsError::UnknownKey("Run".into())));
+        // `verbose` was read by no run; it is gone rather than silently ignored.
+        assert_eq!(
+            parse("verbose"),
+            Err(BootArgsError::UnknownKey("verbose".into()))
+        );
         assert_eq!(
             parse("seed=1 seed=1"),
             Err(BootArgsError::Duplicate("seed".into()))
         );
         assert_eq!(
-            parse("verbose verbose=1"),
-            Err(BootArgsError::Duplicate("verbose".into()))
+            parse("iters=1 iters"),
+            Err(BootArgsError::Duplicate("iters".into()))
         );
     }
 
@@ -406,7 +631,7 @@ mod tests {
             Some(u64::MAX)
         );
         for bad in [
-            "verbose=2",
+            "memmodel=arm",
             "pcp=none",
             "init_order=x",
             "selftest",

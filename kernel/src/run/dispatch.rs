@@ -28,13 +28,33 @@ fn known_runs() -> alloc::string::String {
 }
 
 fn list_runs() -> ! {
-    crate::kprintln!("gupbed: runs (run=<name>):");
+    use crate::bootargs::{Readers, KEYS};
+    crate::kprintln!(
+        "gupbed: runs (run=<name>) and the keys each reads besides the keys of every run:"
+    );
     for r in registry::RUNS {
         crate::kprintln!("  {:<12} {}", r.name, r.help);
+        let mut keys = alloc::string::String::new();
+        for k in KEYS {
+            if matches!(k.runs, Readers::Runs(_)) && k.runs.includes(r.name) {
+                keys.push_str(if keys.is_empty() { "" } else { ", " });
+                keys.push_str(k.name);
+                keys.push('=');
+            }
+        }
+        crate::kprintln!(
+            "  {:<12} keys: {}",
+            "",
+            if keys.is_empty() { "-" } else { &keys }
+        );
     }
-    crate::kprintln!("bootargs keys:");
-    for (k, h) in crate::bootargs::KEYS {
-        crate::kprintln!("  {k:<12} {h}");
+    crate::kprintln!("bootargs keys (a key the chosen run does not read is refused):");
+    for k in KEYS {
+        let runs = match k.runs {
+            Readers::Every => alloc::string::String::from("every run"),
+            Readers::Runs(r) => r.join(", "),
+        };
+        crate::kprintln!("  {:<12} [{runs}] {}", k.name, k.help);
     }
     exit::finish(true, exit::code::PASS)
 }
@@ -44,13 +64,16 @@ fn list_runs() -> ! {
 pub fn main(cpu: usize, ncpus: usize, info: CpuInfo) -> ! {
     if cpu == 0 {
         let args = parsed_args().expect("run::setup must run before run::dispatch::main");
-        if args.run == "list" {
-            list_runs();
-        }
-        let Some(idx) = lookup(&args.run) else {
+        let found = lookup(&args.run);
+        if found.is_none() && args.run != "list" {
             let msg = alloc::format!("unknown run `{}` (known: {}, list)", args.run, known_runs());
             exit::usage_error("usage", &msg);
-        };
+        }
+        // A key the run does not read is refused, not silently ignored.
+        if let Err(e) = crate::bootargs::check_run(args) {
+            exit::usage_error("bootargs", &alloc::format!("{e}"));
+        }
+        let Some(idx) = found else { list_runs() };
         let seed = *SEED.call_once(|| args.seed.unwrap_or_else(|| crate::hal::hal().counter()));
         ALL_CPUS.set_participants(ncpus);
         SELECTED.store(idx, Ordering::Relaxed);
