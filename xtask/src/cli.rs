@@ -47,7 +47,8 @@ pub enum Cmd {
     Bench(BenchArgs),
     /// Disassemble a function of the image ELF, found by (demangled) name substring.
     Disasm(DisasmArgs),
-    /// Check for (and on Debian as root, install) QEMU >= 9.0.
+    /// Install QEMU >= 9.0 and the plot font (Debian, as root), then prove the install by
+    /// booting the self-test at -smp 2.
     Setup(SetupArgs),
 }
 
@@ -69,8 +70,41 @@ pub enum MemModelArg {
     None,
 }
 
-/// Runs whose verdicts depend on the platform's memory model.
-pub const RACE_RUNS: &[&str] = &["gup", "suite", "litmus"];
+/// Runs whose `result` records carry a `verdict` and an `expected` (what `--plot` draws and
+/// `--expect` compares).
+pub const VERDICT_RUNS: &[&str] = &["gup", "suite"];
+
+/// The runs that read a bootargs key, from the kernel's own table (`kernel/src/bootargs.rs`).
+pub fn key_readers(key: &str) -> Vec<&'static str> {
+    use kernel::bootargs::Readers;
+    match kernel::bootargs::key(key).map(|k| k.runs) {
+        Some(Readers::Runs(r)) => r.to_vec(),
+        Some(Readers::Every) => KNOWN_RUNS.to_vec(),
+        None => Vec::new(),
+    }
+}
+
+fn runs_phrase(runs: &[&str]) -> String {
+    runs.iter()
+        .map(|r| format!("run={r}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The default `--cpus` for `virt`: as many vCPUs as the host runs at full speed (its available
+/// cores), at least 2 (the race runs need a pair) and at most 4 (two scripted CPUs and two
+/// free-running readers). More busy vCPUs than host cores starve TCG's vCPU threads, which
+/// closes race windows and fails rows that need window hits (issue 7: -smp 4 on 2 cores).
+pub fn default_cpus(host_cores: usize) -> u32 {
+    host_cores.clamp(2, 4) as u32
+}
+
+/// The host's cores available to this process (affinity and cgroup quota included).
+pub fn host_cores() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+}
 
 /// The memory model QEMU TCG gives the guest on this host: MTTCG runs guest loads and stores in
 /// program order under the host's model (platform notes), so an x86 host is TSO-like and an
@@ -86,7 +120,7 @@ pub fn host_memmodel(host_arch: &str) -> &'static str {
 impl MemModelArg {
     /// The `memmodel=` value to pass for `run`, if any (QEMU is TCG on every board).
     pub fn bootarg(self, run: &str) -> Option<&'static str> {
-        if !RACE_RUNS.contains(&run) {
+        if !key_readers("memmodel").contains(&run) {
             return None;
         }
         match self {
@@ -114,17 +148,18 @@ pub struct BuildArgs {
 
 #[derive(Args, Debug, Clone)]
 pub struct QemuArgs {
-    /// Number of vCPUs (1..=8).
-    #[arg(long, default_value_t = 4)]
-    pub cpus: u32,
+    /// Number of vCPUs (1..=8). Default for virt: the host's cores, at least 2 and at most 4
+    /// (more busy vCPUs than host cores starve TCG); rpi4: 4.
+    #[arg(long)]
+    pub cpus: Option<u32>,
     /// Guest RAM in MiB (virt: 64..=8192, default 512; rpi4: must be 2048).
     #[arg(long)]
     pub memory: Option<u32>,
-    /// QEMU CPU model (cortex-a72, max, ...).
-    #[arg(long, default_value = "cortex-a72")]
-    pub cpu: String,
+    /// QEMU CPU model for virt (cortex-a72, max, ...; default cortex-a72). raspi4b's is fixed.
+    #[arg(long)]
+    pub cpu: Option<String>,
     /// What the kernel runs (`run=` bootarg). Default: the GUP suite (the whole V0-V12
-    /// matrix, about a minute at 4 CPUs).
+    /// matrix, about a minute).
     #[arg(long, default_value = "suite")]
     pub run: String,
     /// Host kill timeout in seconds; the kernel gets a slightly shorter `deadline_ms`.
@@ -134,23 +169,25 @@ pub struct QemuArgs {
     /// Write the JSON report here.
     #[arg(long)]
     pub json: Option<PathBuf>,
-    /// Plot GUP results per variant (.svg, or .png).
+    /// Plot GUP results per experiment x variant (.svg, or .png; runs gup and suite).
     #[arg(long)]
     pub plot: Option<PathBuf>,
     /// Save the raw console output here (readable by `cargo xtask report`).
     #[arg(long)]
     pub log: Option<PathBuf>,
-    /// Variants to run (`variant=` bootarg), e.g. V0,V1,V3.
+    /// Variants to run (`variant=` bootarg; runs gup and suite), e.g. V0,V1,V3.
     #[arg(long)]
     pub variant: Option<String>,
     /// Memory model declared to race runs (`memmodel=` bootarg for gup/suite/litmus): `auto`
     /// derives it from the host (TCG on x86-64: tso; on arm64: weak), `none` omits the key.
-    #[arg(long, value_enum, default_value = "auto")]
-    pub memmodel: MemModelArg,
+    /// Default: auto for those runs.
+    #[arg(long, value_enum)]
+    pub memmodel: Option<MemModelArg>,
     /// Seed (`seed=` bootarg); chosen from the clock and printed when absent.
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Fail unless each result's verdict matches its `expected` ("ANY" matches all).
+    /// Fail unless each result's verdict matches its `expected` ("ANY" matches all; runs gup
+    /// and suite).
     #[arg(long)]
     pub expect: bool,
     /// Board / QEMU machine.
@@ -173,12 +210,40 @@ impl QemuArgs {
         })
     }
 
+    /// vCPUs after board and host defaults.
+    pub fn cpus(&self) -> u32 {
+        self.cpus.unwrap_or(match self.board {
+            Board::Virt => default_cpus(host_cores()),
+            Board::Rpi4 => 4,
+        })
+    }
+
+    /// QEMU CPU model (virt).
+    pub fn cpu_model(&self) -> &str {
+        self.cpu.as_deref().unwrap_or("cortex-a72")
+    }
+
+    /// `--memmodel` after its default.
+    pub fn memmodel(&self) -> MemModelArg {
+        self.memmodel.unwrap_or(MemModelArg::Auto)
+    }
+
+    /// The run the kernel gets: a `run=` token after `--` replaces `--run` (as every token
+    /// there replaces xtask's own for its key).
+    pub fn effective_run(&self) -> &str {
+        self.bootargs
+            .iter()
+            .rev()
+            .find_map(|t| t.strip_prefix("run="))
+            .unwrap_or(&self.run)
+    }
+
     /// Checks that need no QEMU and no image: made before anything is built or started.
     pub fn validate(&self) -> Result<(), String> {
-        if self.cpus == 0 || self.cpus > MAX_CPUS {
+        let cpus = self.cpus();
+        if cpus == 0 || cpus > MAX_CPUS {
             return Err(format!(
-                "--cpus {} is out of range: use 1..={MAX_CPUS} (GICv2 serves at most {MAX_CPUS} CPUs)",
-                self.cpus
+                "--cpus {cpus} is out of range: use 1..={MAX_CPUS} (GICv2 serves at most {MAX_CPUS} CPUs)"
             ));
         }
         let mem = self.memory_mib();
@@ -189,33 +254,51 @@ impl QemuArgs {
             Board::Rpi4 if mem != 2048 => {
                 return Err(format!("--memory {mem}: QEMU raspi4b has exactly 2048 MiB"));
             }
-            Board::Rpi4 if self.cpus != 4 => {
-                return Err(format!(
-                    "--cpus {}: QEMU raspi4b has exactly 4 CPUs",
-                    self.cpus
-                ));
+            Board::Rpi4 if cpus != 4 => {
+                return Err(format!("--cpus {cpus}: QEMU raspi4b has exactly 4 CPUs"));
+            }
+            Board::Rpi4 if self.cpu.is_some() => {
+                return Err(
+                    "--cpu: QEMU raspi4b has a fixed CPU model (Cortex-A72); --cpu is for --board virt"
+                        .into(),
+                );
             }
             _ => {}
         }
-        if !KNOWN_RUNS.contains(&self.run.as_str()) {
+        for t in &self.bootargs {
+            validate_bootarg_token(t)?;
+        }
+        let run = self.effective_run();
+        if !KNOWN_RUNS.contains(&run) {
             return Err(format!(
-                "--run {}: unknown run; known runs: {}",
-                self.run,
+                "--run {run}: unknown run; known runs: {}",
                 KNOWN_RUNS.join(", ")
             ));
         }
         if self.timeout == 0 {
             return Err("--timeout must be at least 1 second".into());
         }
-        if self.cpu.is_empty()
-            || !self
-                .cpu
+        let cpu = self.cpu_model();
+        if cpu.is_empty()
+            || !cpu
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
         {
-            return Err(format!("--cpu {:?}: not a CPU model name", self.cpu));
+            return Err(format!("--cpu {cpu:?}: not a CPU model name"));
         }
+        // Flags that only some runs read: refused for the others, like their bootargs keys.
+        let only = |flag: &str, runs: &[&str]| -> Result<(), String> {
+            if runs.contains(&run) {
+                Ok(())
+            } else {
+                Err(format!(
+                    "{flag} does not apply to run={run}: it is for {}",
+                    runs_phrase(runs)
+                ))
+            }
+        };
         if let Some(v) = &self.variant {
+            only("--variant", &key_readers("variant"))?;
             if v.is_empty()
                 || v.split(',')
                     .any(|t| t.is_empty() || !t.chars().all(|c| c.is_ascii_alphanumeric()))
@@ -225,12 +308,44 @@ impl QemuArgs {
                 ));
             }
         }
+        if self.memmodel.is_some() {
+            only("--memmodel", &key_readers("memmodel"))?;
+        }
         if let Some(p) = &self.plot {
+            only("--plot", VERDICT_RUNS)?;
             plot_format(p)?;
         }
-        for t in &self.bootargs {
-            validate_bootarg_token(t)?;
+        if self.expect {
+            only("--expect", VERDICT_RUNS)?;
         }
+        if VERDICT_RUNS.contains(&run) && cpus < 2 {
+            return Err(format!(
+                "--cpus {cpus}: run={run} needs at least 2 CPUs (a reader and a writer)"
+            ));
+        }
+        // The kernel's own parser and key table: the same refusal the kernel would make after
+        // a build and a boot, made now.
+        let mut tokens = vec![format!("run={}", self.run)];
+        if let Some(v) = &self.variant {
+            tokens.push(format!("variant={v}"));
+        }
+        let line = crate::qemu::run::compose_bootargs(
+            &tokens
+                .iter()
+                .map(|t| {
+                    let (k, v) = t.split_once('=').unwrap_or((t, ""));
+                    (k, v.to_string())
+                })
+                .collect::<Vec<_>>(),
+            &self.bootargs,
+        );
+        kernel::bootargs::parse_for_run(&line).map_err(|e| {
+            let mut msg = format!("bootargs: {e}");
+            if let kernel::bootargs::BootArgsError::NotForRun { readers, .. } = &e {
+                msg.push_str(&format!(" (choose it with --run {})", readers[0]));
+            }
+            msg
+        })?;
         Ok(())
     }
 }
@@ -253,7 +368,7 @@ pub fn plot_format(p: &std::path::Path) -> Result<&'static str, String> {
 }
 
 /// A bootarg token is `key` or `key=value` with no whitespace or quotes (QEMU `-append` and
-/// the kernel split on spaces). Key names are the kernel's business: it refuses unknown ones.
+/// the kernel split on spaces). Keys and values are then checked by the kernel's parser.
 pub fn validate_bootarg_token(t: &str) -> Result<(), String> {
     let bad = |why: &str| Err(format!("bootarg {t:?}: {why}"));
     if t.is_empty() {
@@ -343,9 +458,20 @@ pub struct DisasmArgs {
 
 #[derive(Args, Debug, Clone)]
 pub struct SetupArgs {
-    /// Only report what is present and what would be installed.
+    /// Install nothing: report what is present and what would be installed (still boots the
+    /// self-test when QEMU is there).
     #[arg(long)]
     pub check_only: bool,
+    /// Skip the proof boot (the self-test at -smp 2).
+    #[arg(long)]
+    pub no_boot: bool,
+    /// Boot this Image for the proof instead of building one (a machine without Rust, e.g.
+    /// the fresh Debian root of `cargo xtask freshroot`).
+    #[arg(long)]
+    pub image: Option<PathBuf>,
+    /// Host kill timeout of the proof boot, seconds.
+    #[arg(long, default_value_t = 120)]
+    pub timeout: u64,
 }
 
 #[cfg(test)]
@@ -378,11 +504,76 @@ mod tests {
     fn defaults_are_valid() {
         let q = qemu(&[]);
         assert_eq!(
-            (q.cpus, q.memory_mib(), q.cpu.as_str(), q.run.as_str()),
-            (4, 512, "cortex-a72", "suite")
+            (q.cpus(), q.memory_mib(), q.cpu_model(), q.run.as_str()),
+            (default_cpus(host_cores()), 512, "cortex-a72", "suite")
         );
         assert_eq!(q.timeout, 300);
         q.validate().unwrap();
+    }
+
+    #[test]
+    fn default_cpus_follow_the_host() {
+        assert_eq!(default_cpus(1), 2);
+        assert_eq!(default_cpus(2), 2);
+        assert_eq!(default_cpus(3), 3);
+        assert_eq!(default_cpus(4), 4);
+        assert_eq!(default_cpus(64), 4);
+        assert_eq!(qemu(&["--cpus", "3"]).cpus(), 3);
+        assert_eq!(qemu(&["--board", "rpi4"]).cpus(), 4);
+    }
+
+    fn refused(args: &[&str]) -> String {
+        qemu(args).validate().unwrap_err()
+    }
+
+    #[test]
+    fn bootargs_keys_belong_to_runs() {
+        // Issue 7: the suite does not read selftest=; it was silently dropped.
+        let e = refused(&["--", "selftest=fault"]);
+        assert!(
+            e.contains("not read by run=suite") && e.contains("run=selftest"),
+            "{e}"
+        );
+        assert!(e.contains("--run selftest"), "{e}");
+        qemu(&["--run", "selftest", "--", "selftest=fault"])
+            .validate()
+            .unwrap();
+        // A run= token after -- chooses the run, as the kernel would see it.
+        qemu(&["--", "run=selftest", "selftest=panic"])
+            .validate()
+            .unwrap();
+        assert!(refused(&["--run", "gup", "--", "pcp=irqoff"]).contains("run=mm-stress"));
+        assert!(refused(&["--", "verbose"]).contains("unknown key `verbose`"));
+        assert!(refused(&["--", "seed=x"]).contains("bad number"));
+        assert!(refused(&["--", "iters=1", "iters=2"]).contains("duplicate"));
+        qemu(&["--run", "mm-stress", "--", "pcp=spinlock", "init_order=w7"])
+            .validate()
+            .unwrap();
+    }
+
+    #[test]
+    fn flags_that_cannot_apply_are_refused() {
+        let e = refused(&["--run", "selftest", "--variant", "V0"]);
+        assert!(
+            e.contains("--variant") && e.contains("run=gup, run=suite"),
+            "{e}"
+        );
+        let e = refused(&["--run", "selftest", "--plot", "x.svg"]);
+        assert!(e.contains("--plot does not apply to run=selftest"), "{e}");
+        assert!(refused(&["--run", "mm-stress", "--expect"]).contains("--expect"));
+        assert!(refused(&["--run", "bench", "--memmodel", "tso"]).contains("--memmodel"));
+        qemu(&["--run", "litmus", "--memmodel", "tso"])
+            .validate()
+            .unwrap();
+        // --memmodel's default applies only where it is read: no refusal for other runs.
+        qemu(&["--run", "selftest"]).validate().unwrap();
+        let e = refused(&["--run", "gup", "--cpus", "1"]);
+        assert!(e.contains("needs at least 2 CPUs"), "{e}");
+        qemu(&["--run", "selftest", "--cpus", "1"])
+            .validate()
+            .unwrap();
+        let e = refused(&["--board", "rpi4", "--cpu", "max"]);
+        assert!(e.contains("raspi4b has a fixed CPU model"), "{e}");
     }
 
     #[test]
@@ -391,7 +582,9 @@ mod tests {
         assert!(e.contains("--cpus 0"), "{e}");
         assert!(qemu(&["--cpus", "9"]).validate().is_err());
         qemu(&["--cpus", "8"]).validate().unwrap();
-        qemu(&["--cpus", "1"]).validate().unwrap();
+        qemu(&["--cpus", "1", "--run", "selftest"])
+            .validate()
+            .unwrap();
     }
 
     #[test]
@@ -408,6 +601,10 @@ mod tests {
     fn memory_variant_plot_and_bootargs_are_checked() {
         assert!(qemu(&["--memory", "32"]).validate().is_err());
         assert!(qemu(&["--variant", "V0,,V1"]).validate().is_err());
+        assert!(
+            qemu(&["--variant", "V99"]).validate().is_ok(),
+            "variant names are the kernel's"
+        );
         assert!(qemu(&["--variant", "V0;rm"]).validate().is_err());
         qemu(&["--variant", "V0,V1,V3l"]).validate().unwrap();
         assert!(qemu(&["--plot", "x.pdf"]).validate().is_err());
@@ -416,8 +613,8 @@ mod tests {
         assert!(qemu(&["--", "=3"]).validate().is_err());
         assert!(qemu(&["--cpu", "max -bios x"]).validate().is_err());
         assert!(qemu(&["--timeout", "0"]).validate().is_err());
-        let q = qemu(&["--", "iters=5", "verbose"]);
-        assert_eq!(q.bootargs, ["iters=5", "verbose"]);
+        let q = qemu(&["--", "iters=5", "widen=3"]);
+        assert_eq!(q.bootargs, ["iters=5", "widen=3"]);
         q.validate().unwrap();
     }
 
@@ -427,14 +624,15 @@ mod tests {
         assert_eq!(host_memmodel("aarch64"), "weak");
         assert_eq!(host_memmodel("riscv64"), "unknown");
         let q = qemu(&["--run", "gup"]);
-        assert_eq!(q.memmodel, MemModelArg::Auto);
+        assert_eq!(q.memmodel(), MemModelArg::Auto);
         assert_eq!(
-            q.memmodel.bootarg("gup"),
+            q.memmodel().bootarg("gup"),
             Some(host_memmodel(std::env::consts::ARCH))
         );
-        assert_eq!(q.memmodel.bootarg("selftest"), None);
+        assert_eq!(q.memmodel().bootarg("selftest"), None);
         assert_eq!(MemModelArg::None.bootarg("gup"), None);
         assert_eq!(MemModelArg::Weak.bootarg("suite"), Some("weak"));
+        assert_eq!(MemModelArg::Tso.bootarg("litmus"), Some("tso"));
     }
 
     #[test]

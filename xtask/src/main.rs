@@ -12,6 +12,7 @@ mod progress;
 mod qemu;
 mod records;
 mod report;
+mod setup;
 mod table;
 mod testsuite;
 mod toolchain;
@@ -56,15 +57,6 @@ fn dispatch(cmd: Cmd) -> anyhow::Result<i32> {
         Cmd::Loom => loom::command(),
         Cmd::Bench(a) => bench::command(&a),
         Cmd::Disasm(a) => disasm::command(&a),
-        Cmd::Setup(a) => {
-            let q = qemu::install::ensure(a.check_only)?;
-            println!(
-                "{} {} at {}: ok",
-                qemu::discover::QEMU,
-                q.version,
-                q.path.display()
-            );
-            Ok(0)
-        }
+        Cmd::Setup(a) => setup::command(&a),
     }
 }

@@ -59,6 +59,12 @@ const PREFERRED: [&str; 3] = [
     "NotoSans-Regular.ttf",
 ];
 
+/// The TrueType font plots use: `$GUPBED_FONT`, else DejaVu Sans (or Liberation / Noto Sans,
+/// or any `.ttf`) under the usual font directories.
+pub fn font_path() -> Option<PathBuf> {
+    find_font()
+}
+
 fn find_font() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("GUPBED_FONT") {
         return Some(PathBuf::from(p));

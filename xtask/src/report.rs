@@ -157,7 +157,7 @@ pub struct Problem {
 }
 
 impl Problem {
-    fn host(kind: &str, message: String) -> Self {
+    pub fn host(kind: &str, message: String) -> Self {
         Self {
             source: "host",
             kind: kind.into(),

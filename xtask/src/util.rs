@@ -76,13 +76,6 @@ pub fn is_root() -> bool {
         == Some(0)
 }
 
-/// Running under CI (the conventional `CI` variable, set by every CI system and by `.ci/run`).
-pub fn is_ci() -> bool {
-    std::env::var("CI")
-        .map(|v| !v.is_empty() && v != "0" && v != "false")
-        .unwrap_or(false)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

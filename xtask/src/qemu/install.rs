@@ -1,18 +1,30 @@
-//! Installing QEMU >= 9 on Debian 12 from bookworm-backports (Debian 12's own QEMU is 7.2).
+//! Installing QEMU >= 9 on Debian 12 from bookworm-backports (Debian 12's own QEMU is 7.2),
+//! and the one TrueType font that plots need.
 //!
 //! The backports source reuses the URI (and keyring) of the machine's existing Debian source,
 //! so mirrors and snapshot setups keep working; no host name is hard-coded.
+//!
+//! When: as root on Debian, whether or not a terminal is attached. The README promises that
+//! `cargo xtask qemu` alone does the main job on a fresh machine, and a fresh machine is often
+//! reached without a TTY (`ssh host cmd`, `docker run`, a provisioning script); root asking for
+//! a run that needs QEMU has asked for QEMU. The install is small and printed before it runs:
+//! one APT source file (backports, from the machine's own mirror), `apt-get update`, and
+//! `qemu-system-arm` without recommends. `GUPBED_NO_INSTALL=1` turns it off (xtask then stops
+//! with the exact commands); not root, or not Debian, xtask stops with the commands too.
 
 use super::discover::{self, Found, Qemu, MIN_VERSION};
 use crate::util;
 use anyhow::{bail, Context, Result};
-use std::io::IsTerminal;
 use std::path::Path;
 use std::process::Command;
 
 /// The source file we add.
 pub const BACKPORTS_FILE: &str = "/etc/apt/sources.list.d/gupbed-backports.sources";
 const PACKAGE: &str = "qemu-system-arm";
+/// The TrueType font the plots lay out their text with (1.5 MB, no dependencies).
+pub const FONT_PACKAGE: &str = "fonts-dejavu-core";
+/// Set to `1` to forbid installing anything.
+pub const ENV_NO_INSTALL: &str = "GUPBED_NO_INSTALL";
 
 /// The bits of `/etc/os-release` we use.
 #[derive(Debug, Default, PartialEq)]
@@ -223,38 +235,38 @@ impl std::fmt::Display for Step {
     }
 }
 
-/// The plan that installs QEMU >= 9 on this Debian release, or why there is none.
-pub fn plan(os: &OsRelease, sources: &[AptSource]) -> Result<Vec<Step>, String> {
+/// What to install.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Want {
+    pub qemu: bool,
+    pub font: bool,
+}
+
+fn apt_install(extra: &[&str], package: &str) -> Step {
+    let mut argv: Vec<String> = ["apt-get", "install", "-y", "--no-install-recommends"]
+        .map(String::from)
+        .to_vec();
+    argv.extend(extra.iter().map(|s| s.to_string()));
+    argv.push(package.into());
+    Step::Run(argv)
+}
+
+/// The plan that installs what `want` names (QEMU >= 9, the plot font) on this Debian release,
+/// or why there is none.
+pub fn plan(os: &OsRelease, sources: &[AptSource], want: Want) -> Result<Vec<Step>, String> {
     let debian = os.id == "debian";
     if !debian {
         return Err(format!(
             "this is not Debian (ID={:?}): install QEMU >= {MIN_VERSION} with `{}` from your distribution \
-             (package usually qemu-system-arm or qemu-system-aarch64), or set GUPBED_QEMU=/path/to/{}",
+             (package usually qemu-system-arm or qemu-system-aarch64), or set GUPBED_QEMU=/path/to/{}; \
+             plots need a TrueType font (e.g. DejaVu Sans) or GUPBED_FONT=file.ttf",
             os.id,
             discover::QEMU,
             discover::QEMU
         ));
     }
-    let update = Step::Run(vec!["apt-get".into(), "update".into()]);
-    if os.codename != "bookworm" {
-        // Debian 13 and later ship QEMU >= 9 in the main suite.
-        return Ok(vec![
-            update,
-            Step::Run(
-                [
-                    "apt-get",
-                    "install",
-                    "-y",
-                    "--no-install-recommends",
-                    PACKAGE,
-                ]
-                .map(String::from)
-                .to_vec(),
-            ),
-        ]);
-    }
     let mut steps = Vec::new();
-    if !has_backports(sources, "bookworm") {
+    if want.qemu && os.codename == "bookworm" && !has_backports(sources, "bookworm") {
         let Some((uri, key)) = debian_mirror(sources, "bookworm") else {
             return Err(
                 "no enabled `deb` source for suite bookworm found in /etc/apt: \
@@ -267,24 +279,66 @@ pub fn plan(os: &OsRelease, sources: &[AptSource]) -> Result<Vec<Step>, String> 
             content: backports_stanza(&uri, key.as_deref(), "bookworm"),
         });
     }
-    steps.push(update);
-    steps.push(Step::Run(
-        [
+    if !want.qemu && !want.font {
+        return Ok(steps);
+    }
+    steps.push(Step::Run(vec!["apt-get".into(), "update".into()]));
+    if want.qemu {
+        if os.codename == "bookworm" {
             // Without --no-install-recommends, `-t` gives every recommended package top
             // priority too: measured on a fresh bookworm, 366 packages and systemd upgraded
             // from backports; with it, 40 packages and nothing upgraded.
-            "apt-get",
-            "install",
-            "-y",
-            "--no-install-recommends",
-            "-t",
-            "bookworm-backports",
-            PACKAGE,
-        ]
-        .map(String::from)
-        .to_vec(),
-    ));
+            steps.push(apt_install(&["-t", "bookworm-backports"], PACKAGE));
+        } else {
+            // Debian 13 and later ship QEMU >= 9 in the main suite.
+            steps.push(apt_install(&[], PACKAGE));
+        }
+    }
+    if want.font {
+        steps.push(apt_install(&[], FONT_PACKAGE));
+    }
     Ok(steps)
+}
+
+/// Why installing is not allowed here (None: allowed).
+pub fn install_refusal() -> Option<&'static str> {
+    if std::env::var(ENV_NO_INSTALL).is_ok_and(|v| !v.is_empty() && v != "0") {
+        Some("GUPBED_NO_INSTALL is set")
+    } else if !util::is_root() {
+        Some("not running as root")
+    } else {
+        None
+    }
+}
+
+/// Install what `want` names, when allowed; otherwise an error with the exact commands to run.
+fn install(want: Want, check_only: bool, what: &str) -> Result<()> {
+    let os = parse_os_release(&std::fs::read_to_string("/etc/os-release").unwrap_or_default());
+    let steps = match plan(&os, &read_sources(Path::new("/etc/apt")), want) {
+        Ok(s) => s,
+        Err(why) => bail!("{why}"),
+    };
+    let listing: Vec<String> = steps.iter().map(|s| format!("  {s}")).collect();
+    let refusal = if check_only {
+        Some("--check-only given")
+    } else {
+        install_refusal()
+    };
+    if let Some(why) = refusal {
+        bail!(
+            "{what} is needed ({why}). As root, run:\n{}\n(or run `cargo xtask setup` as root)",
+            listing.join("\n")
+        );
+    }
+    eprintln!(
+        "xtask: installing {what} (Debian {}):\n{}",
+        os.codename,
+        listing.join("\n")
+    );
+    for s in &steps {
+        run_step(s)?;
+    }
+    Ok(())
 }
 
 fn run_step(step: &Step) -> Result<()> {
@@ -320,9 +374,9 @@ fn describe(found: &Found) -> String {
     }
 }
 
-/// Return a QEMU >= 9, installing it when that is allowed here (Debian, root, and CI or an
-/// interactive terminal); otherwise stop with the exact commands to run. `check_only` never
-/// installs.
+/// Return a QEMU >= 9, installing it when that is allowed here (Debian, root, not
+/// `GUPBED_NO_INSTALL`); otherwise stop with the exact commands to run. `check_only` never
+/// installs. The plot font comes along when it is missing too (one more small package).
 pub fn ensure(check_only: bool) -> Result<Qemu> {
     let found = discover::discover()?;
     if let Found::Ok(q) = found {
@@ -335,34 +389,11 @@ pub fn ensure(check_only: bool) -> Result<Qemu> {
             discover::ENV_OVERRIDE
         );
     }
-    let os = parse_os_release(&std::fs::read_to_string("/etc/os-release").unwrap_or_default());
-    let steps = match plan(&os, &read_sources(Path::new("/etc/apt"))) {
-        Ok(s) => s,
-        Err(why) => bail!("{why}"),
+    let want = Want {
+        qemu: true,
+        font: crate::plot::font_path().is_none(),
     };
-    let listing: Vec<String> = steps.iter().map(|s| format!("  {s}")).collect();
-    let may_install = util::is_root() && (util::is_ci() || std::io::stdin().is_terminal());
-    if check_only || !may_install {
-        let why = if check_only {
-            "--check-only given"
-        } else if !util::is_root() {
-            "not running as root"
-        } else {
-            "neither CI=true nor an interactive terminal"
-        };
-        bail!(
-            "QEMU >= {MIN_VERSION} is needed ({why}). As root, run:\n{}\n(or run `cargo xtask setup` as root)",
-            listing.join("\n")
-        );
-    }
-    eprintln!(
-        "xtask: installing QEMU (Debian {}):\n{}",
-        os.codename,
-        listing.join("\n")
-    );
-    for s in &steps {
-        run_step(s)?;
-    }
+    install(want, check_only, &format!("QEMU >= {MIN_VERSION}"))?;
     match discover::discover()? {
         Found::Ok(q) => {
             eprintln!("xtask: installed {}", describe(&Found::Ok(q.clone())));
@@ -370,6 +401,27 @@ pub fn ensure(check_only: bool) -> Result<Qemu> {
         }
         other => bail!("after installing: {}", describe(&other)),
     }
+}
+
+/// Return the TrueType font plots use, installing `fonts-dejavu-core` when none is found and
+/// installing is allowed (as for QEMU).
+pub fn ensure_font(check_only: bool) -> Result<std::path::PathBuf> {
+    if let Some(p) = crate::plot::font_path() {
+        return Ok(p);
+    }
+    eprintln!("xtask: no TrueType font found (plots lay out their text with one)");
+    let want = Want {
+        qemu: false,
+        font: true,
+    };
+    install(
+        want,
+        check_only,
+        &format!("a TrueType font ({FONT_PACKAGE})"),
+    )?;
+    crate::plot::font_path().with_context(|| {
+        format!("{FONT_PACKAGE} installed, but no .ttf file was found under /usr/share/fonts")
+    })
 }
 
 #[cfg(test)]
@@ -388,6 +440,11 @@ URIs: http://deb.debian.org/debian-security\n\
 Suites: bookworm-security\n\
 Components: main\n\
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg\n";
+
+    const QEMU: Want = Want {
+        qemu: true,
+        font: false,
+    };
 
     fn bookworm() -> OsRelease {
         parse_os_release(
@@ -447,7 +504,7 @@ Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg\n";
 
     #[test]
     fn plan_adds_backports_from_the_existing_uri() {
-        let steps = plan(&bookworm(), &parse_deb822(DEBIAN_SOURCES)).unwrap();
+        let steps = plan(&bookworm(), &parse_deb822(DEBIAN_SOURCES), QEMU).unwrap();
         let Step::WriteFile { path, content } = &steps[0] else {
             panic!("{steps:?}")
         };
@@ -473,20 +530,49 @@ Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg\n";
         s.extend(parse_deb822(
             "Types: deb\nURIs: http://m/debian\nSuites: bookworm-backports\n",
         ));
-        let steps = plan(&bookworm(), &s).unwrap();
+        let steps = plan(&bookworm(), &s, QEMU).unwrap();
         assert_eq!(steps.len(), 2);
         assert!(matches!(steps[0], Step::Run(_)));
     }
 
     #[test]
     fn plan_refuses_without_a_debian_source_or_debian() {
-        assert!(plan(&bookworm(), &[]).unwrap_err().contains("no enabled"));
+        assert!(plan(&bookworm(), &[], QEMU)
+            .unwrap_err()
+            .contains("no enabled"));
         let ubuntu = parse_os_release("ID=ubuntu\nID_LIKE=debian\nVERSION_CODENAME=noble\n");
-        assert!(plan(&ubuntu, &[]).unwrap_err().contains("not Debian"));
+        assert!(plan(&ubuntu, &[], QEMU).unwrap_err().contains("not Debian"));
         let trixie = parse_os_release("ID=debian\nVERSION_CODENAME=trixie\n");
         assert_eq!(
-            plan(&trixie, &[]).unwrap()[1].to_string(),
+            plan(&trixie, &[], QEMU).unwrap()[1].to_string(),
             "apt-get install -y --no-install-recommends qemu-system-arm"
+        );
+    }
+
+    #[test]
+    fn plan_adds_the_font_without_backports_priority() {
+        let both = Want {
+            qemu: true,
+            font: true,
+        };
+        let steps = plan(&bookworm(), &parse_deb822(DEBIAN_SOURCES), both).unwrap();
+        assert_eq!(steps.len(), 4, "{steps:?}");
+        assert_eq!(
+            steps[3].to_string(),
+            "apt-get install -y --no-install-recommends fonts-dejavu-core"
+        );
+        let font = Want {
+            qemu: false,
+            font: true,
+        };
+        // The font alone needs no backports source (a missing Debian source is no obstacle).
+        let steps = plan(&bookworm(), &[], font).unwrap();
+        assert_eq!(
+            steps.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+            [
+                "apt-get update",
+                "apt-get install -y --no-install-recommends fonts-dejavu-core"
+            ]
         );
     }
 }

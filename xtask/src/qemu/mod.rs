@@ -47,8 +47,15 @@ pub fn command(a: &QemuArgs) -> Result<i32> {
         return Ok(EXIT_USAGE);
     }
     let q = install::ensure(false)?;
+    if a.plot.is_some() {
+        // Before the run, not after it: a missing font is installed (as QEMU is) or reported
+        // while there is still time to fix it; the run goes on either way.
+        if let Err(e) = install::ensure_font(false) {
+            eprintln!("xtask: warning: the plot will not be written: {e:#}");
+        }
+    }
     if a.board == crate::cli::Board::Virt {
-        if let Err(e) = check_cpu_model(&q, &a.cpu) {
+        if let Err(e) = check_cpu_model(&q, a.cpu_model()) {
             eprintln!("error: {e}");
             return Ok(EXIT_USAGE);
         }
@@ -65,6 +72,13 @@ pub fn command(a: &QemuArgs) -> Result<i32> {
         );
     }
     let seed = a.seed.unwrap_or_else(clock_seed);
+    if a.cpus.is_none() {
+        eprintln!(
+            "xtask: {} vCPUs (the default for {} host cores; --cpus N to choose)",
+            a.cpus(),
+            crate::cli::host_cores()
+        );
+    }
     let mut ours = vec![
         ("run", a.run.clone()),
         ("seed", seed.to_string()),
@@ -76,7 +90,7 @@ pub fn command(a: &QemuArgs) -> Result<i32> {
     if let Some(v) = &a.variant {
         ours.push(("variant", v.clone()));
     }
-    if let Some(m) = a.memmodel.bootarg(&a.run) {
+    if let Some(m) = a.memmodel().bootarg(a.effective_run()) {
         ours.push(("memmodel", m.to_string()));
     }
     let bootargs = run::compose_bootargs(&ours, &a.bootargs);
@@ -85,9 +99,9 @@ pub fn command(a: &QemuArgs) -> Result<i32> {
         qemu: &q,
         machine: Machine {
             board: a.board,
-            cpus: a.cpus,
+            cpus: a.cpus(),
             memory_mib: a.memory_mib(),
-            cpu: a.cpu.clone(),
+            cpu: a.cpu_model().to_string(),
         },
         image: img.raw.clone(),
         bootargs: bootargs.clone(),
@@ -109,7 +123,7 @@ pub fn command(a: &QemuArgs) -> Result<i32> {
     {
         eprintln!("xtask: this kernel does not accept memmodel= yet: rerun with --memmodel none");
     }
-    let v = report::verdict(
+    let mut v = report::verdict(
         &out.collector,
         Source::Qemu {
             exit: out.exit,
@@ -117,6 +131,11 @@ pub fn command(a: &QemuArgs) -> Result<i32> {
         },
         a.expect,
     );
+    let qemu_failed = run::qemu_failure(&out);
+    if let Some(m) = &qemu_failed {
+        v.problems
+            .insert(0, report::Problem::host("qemu_failed", m.clone()));
+    }
     let host = HostInfo {
         qemu_version: Some(q.version.to_string()),
         accel: Some(run::ACCEL.into()),
@@ -129,9 +148,12 @@ pub fn command(a: &QemuArgs) -> Result<i32> {
         &host,
         a.json.as_deref(),
         a.plot.as_deref(),
-        &a.run,
+        a.effective_run(),
     )?;
     eprintln!("xtask: QEMU ran {:.2} s", out.duration.as_secs_f64());
+    if let Some(m) = qemu_failed {
+        eprintln!("error: {m}");
+    }
     Ok(v.exit_code)
 }
 

@@ -210,6 +210,59 @@ pub fn run(spec: &RunSpec) -> Result<Outcome> {
     })
 }
 
+/// When QEMU itself failed (it ended before the kernel printed a single record, without our
+/// timeout), what it said and what that usually means; None when the kernel got to speak.
+/// A broken QEMU install then reads as such, not as "no result records".
+pub fn qemu_failure(out: &Outcome) -> Option<String> {
+    if out.collector.records > 0 || out.timed_out {
+        return None;
+    }
+    let said: Vec<&str> = out
+        .stderr
+        .iter()
+        .map(|l| l.trim())
+        .filter(|l| !l.is_empty())
+        .collect();
+    let code = match out.exit {
+        Some(c) => format!("exit code {c}"),
+        None => "killed by a signal".into(),
+    };
+    let mut msg = if said.is_empty() {
+        format!("QEMU ended ({code}) before the kernel printed any record, and said nothing")
+    } else {
+        format!(
+            "QEMU failed ({code}) before the kernel printed any record: {}",
+            said.join(" | ")
+        )
+    };
+    let text = said.join("\n").to_ascii_lowercase();
+    let hint = if text.contains("romfile") || text.contains("rom file") {
+        Some(
+            "a ROM file this QEMU wants is missing from its install (a minimal install has no \
+             ipxe-qemu, which ships efi-*.rom). gupbed passes `-nic none` so that virt needs no \
+             ROM: if the command line above has it, another device wants one - a gupbed bug",
+        )
+    } else if text.contains("could not load") || text.contains("bios") || text.contains("firmware")
+    {
+        Some("a firmware file is missing from this QEMU install: reinstall it with `cargo xtask setup`")
+    } else if text.contains("accelerator") || text.contains("tcg") {
+        Some("this QEMU cannot run TCG (-accel tcg,thread=multi): install a full qemu-system-arm")
+    } else if text.contains("machine type") || text.contains("unsupported machine") {
+        Some("this QEMU lacks the machine (virt, raspi4b): install QEMU >= 9.0 with `cargo xtask setup`")
+    } else if text.contains("kernel") && (text.contains("could not") || text.contains("error")) {
+        Some("QEMU could not load the image: rebuild it with `cargo xtask build`")
+    } else if said.is_empty() && out.exit == Some(0) {
+        Some("the kernel printed nothing at all: is the image a gupbed Image for this board?")
+    } else {
+        None
+    };
+    if let Some(h) = hint {
+        msg.push_str("\n  hint: ");
+        msg.push_str(h);
+    }
+    Some(msg)
+}
+
 fn show_line(view: &mut View, parsed: &Line, raw: &str, verbose: bool) {
     match parsed {
         Line::Human(s) => view.line(s),
@@ -253,6 +306,50 @@ mod tests {
             "run=selftest seed=1",
             "bootargs are one argument"
         );
+    }
+
+    fn outcome(records: usize, stderr: &[&str], exit: Option<i32>) -> Outcome {
+        Outcome {
+            collector: Collector {
+                records,
+                ..Default::default()
+            },
+            exit,
+            timed_out: false,
+            duration: Duration::from_millis(10),
+            lines: Vec::new(),
+            stderr: stderr.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn a_broken_qemu_is_named_as_such() {
+        // Issue 7: the minimal install without -nic none.
+        let out = outcome(
+            0,
+            &["qemu-system-aarch64: failed to find romfile \"efi-virtio.rom\""],
+            Some(1),
+        );
+        let m = qemu_failure(&out).unwrap();
+        assert!(m.starts_with("QEMU failed (exit code 1) before the kernel printed any record: qemu-system-aarch64: failed to find romfile"), "{m}");
+        assert!(m.contains("ipxe-qemu"), "{m}");
+        let m = qemu_failure(&outcome(0, &[], Some(0))).unwrap();
+        assert!(
+            m.contains("said nothing") && m.contains("printed nothing"),
+            "{m}"
+        );
+        assert!(qemu_failure(&outcome(
+            0,
+            &["x: unsupported machine type 'raspi4b'"],
+            Some(1)
+        ))
+        .unwrap()
+        .contains("QEMU >= 9.0"));
+        // Once the kernel spoke, the records tell what happened.
+        assert_eq!(qemu_failure(&outcome(3, &["warning"], Some(1))), None);
+        let mut t = outcome(0, &[], None);
+        t.timed_out = true;
+        assert_eq!(qemu_failure(&t), None);
     }
 
     #[test]
