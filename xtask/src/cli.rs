@@ -50,6 +50,9 @@ pub enum Cmd {
     /// Install QEMU >= 9.0 and the plot font (Debian, as root), then prove the install by
     /// booting the self-test at -smp 2.
     Setup(SetupArgs),
+    /// The fresh-machine check (root, CI): debootstrap a clean Debian 12 root, run this xtask's
+    /// `setup` inside it, boot the self-test with the QEMU it installed.
+    Freshroot(FreshrootArgs),
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -472,6 +475,19 @@ pub struct SetupArgs {
     /// Host kill timeout of the proof boot, seconds.
     #[arg(long, default_value_t = 120)]
     pub timeout: u64,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct FreshrootArgs {
+    /// Debian mirror URI (default: this machine's own bookworm source).
+    #[arg(long)]
+    pub mirror: Option<String>,
+    /// Where to build the root (default target/freshroot; removed first).
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+    /// Keep the root afterwards (it is removed by default: ~0.5 GB).
+    #[arg(long)]
+    pub keep: bool,
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@ mod bench;
 mod bench_gup;
 mod cli;
 mod disasm;
+mod freshroot;
 mod image;
 mod loom;
 mod plot;
@@ -58,5 +59,6 @@ fn dispatch(cmd: Cmd) -> anyhow::Result<i32> {
         Cmd::Bench(a) => bench::command(&a),
         Cmd::Disasm(a) => disasm::command(&a),
         Cmd::Setup(a) => setup::command(&a),
+        Cmd::Freshroot(a) => freshroot::command(&a),
     }
 }
