@@ -53,6 +53,8 @@ pub enum Cmd {
     /// The fresh-machine check (root, CI): debootstrap a clean Debian 12 root, run this xtask's
     /// `setup` inside it, boot the self-test with the QEMU it installed.
     Freshroot(FreshrootArgs),
+    /// Fuzz the parsers that read outside input (bootargs, console records) for a bounded time.
+    Fuzz(FuzzArgs),
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -475,6 +477,16 @@ pub struct SetupArgs {
     /// Host kill timeout of the proof boot, seconds.
     #[arg(long, default_value_t = 120)]
     pub timeout: u64,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct FuzzArgs {
+    /// Seconds per target.
+    #[arg(long, default_value_t = 30)]
+    pub secs: u64,
+    /// Only this target (bootargs, records).
+    #[arg(long)]
+    pub target: Option<String>,
 }
 
 #[derive(Args, Debug, Clone)]

@@ -6,6 +6,7 @@ mod bench_gup;
 mod cli;
 mod disasm;
 mod freshroot;
+mod fuzz;
 mod image;
 mod loom;
 mod plot;
@@ -60,5 +61,6 @@ fn dispatch(cmd: Cmd) -> anyhow::Result<i32> {
         Cmd::Disasm(a) => disasm::command(&a),
         Cmd::Setup(a) => setup::command(&a),
         Cmd::Freshroot(a) => freshroot::command(&a),
+        Cmd::Fuzz(a) => fuzz::command(&a),
     }
 }

@@ -112,7 +112,10 @@ pub fn progress_line(p: &crate::records::Progress) -> String {
         s.push(' ');
         s.push_str(v);
     }
-    let pct = (p.done * 100).checked_div(p.total).unwrap_or(0);
+    // In u128: `done` comes from outside (a serial log) and may be anything up to u64::MAX.
+    let pct = (u128::from(p.done) * 100)
+        .checked_div(u128::from(p.total))
+        .unwrap_or(0);
     s.push_str(&format!(": {}/{} ({pct}%)", p.done, p.total));
     if let Some(ms) = p.elapsed_ms {
         s.push_str(&format!(" {:.1} s", ms as f64 / 1000.0));
