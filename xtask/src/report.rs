@@ -355,6 +355,16 @@ mod tests {
     use super::*;
     use crate::records::parse_line;
 
+    /// Found by the records fuzz target: `done * 100` overflowed on a log line from outside.
+    #[test]
+    fn progress_line_takes_any_count() {
+        let c = collect(
+            "@gupbed {\"rec\":\"progress\",\"v\":1,\"run\":\"x\",\"done\":18446744073709551615,\"total\":3}",
+        );
+        let p = c.last_progress.unwrap();
+        assert!(p.starts_with("x: 18446744073709551615/3 ("), "{p}");
+    }
+
     fn collect(log: &str) -> Collector {
         let mut c = Collector::default();
         for l in log.lines() {
