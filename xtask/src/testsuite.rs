@@ -68,6 +68,18 @@ pub const CASES: &[Case] = &[
         name: "bad bootarg exits 2",
         kind: boot(1, &["bogus=1"], 60, 2, bootargs_error),
     },
+    // Issue 7: a key the run does not read is refused by the kernel itself (a real board gets
+    // its bootargs without xtask), naming the run that reads it.
+    Case {
+        name: "key of another run exits 2 (kernel)",
+        kind: boot(
+            1,
+            &["run=suite", "selftest=fault"],
+            60,
+            2,
+            key_of_another_run,
+        ),
+    },
     Case {
         name: "selftest=panic smp2 exits 3",
         kind: boot(2, &["run=selftest", "selftest=panic"], 90, 3, panic_named),
@@ -138,6 +150,23 @@ pub const CASES: &[Case] = &[
             args: &["qemu", "--run", "nope"],
             exit: 2,
             stderr_has: "unknown run",
+        },
+    },
+    // Issue 7: `cargo xtask qemu -- selftest=fault` ran the suite and exited 0.
+    Case {
+        name: "key of another run refused before QEMU",
+        kind: Kind::Refused {
+            args: &["qemu", "--", "selftest=fault"],
+            exit: 2,
+            stderr_has: "it belongs to run=selftest",
+        },
+    },
+    Case {
+        name: "flag of another run refused before QEMU",
+        kind: Kind::Refused {
+            args: &["qemu", "--run", "selftest", "--plot", "x.svg"],
+            exit: 2,
+            stderr_has: "--plot does not apply to run=selftest",
         },
     },
 ];
@@ -392,6 +421,19 @@ fn host_killed(c: &Collector) -> Result<(), String> {
 }
 
 /// A bad bootarg is refused with an `error` record.
+fn key_of_another_run(c: &Collector) -> Result<(), String> {
+    if c.kernel_errors.iter().any(|(k, m)| {
+        k == "bootargs" && m.contains("not read by run=suite") && m.contains("run=selftest")
+    }) {
+        Ok(())
+    } else {
+        Err(format!(
+            "no bootargs error record naming run=selftest: {:?}",
+            c.kernel_errors
+        ))
+    }
+}
+
 fn bootargs_error(c: &Collector) -> Result<(), String> {
     if c.kernel_errors
         .iter()
@@ -537,12 +579,59 @@ fn host_steps(t: &mut Tally) {
         let now = Instant::now();
         t.record(name, now, step_cmd(cmd));
     }
+    let mut c = util::cargo();
+    c.args(["fmt", "--check", "--manifest-path", "fuzz/Cargo.toml"]);
+    println!("RUN  cargo fmt --check (fuzz/)");
+    let now = Instant::now();
+    t.record("cargo fmt --check (fuzz/)", now, step_cmd(c));
+    fuzz_steps(t);
     if loom::models_present() {
         println!("RUN  loom models");
         let now = Instant::now();
         t.record("loom models", now, step_cmd(loom::cmd()));
     } else {
         println!("SKIP loom models: {} does not exist yet", loom::MODELS);
+    }
+}
+
+/// Seconds per fuzz target in `cargo xtask test` (`GUPBED_FUZZ_SECS` overrides).
+const FUZZ_SECS: u64 = 20;
+
+/// Build the fuzz targets and run each for a bounded time: input from outside must never
+/// panic the host side (`cargo xtask fuzz` runs them longer).
+fn fuzz_steps(t: &mut Tally) {
+    let secs = std::env::var("GUPBED_FUZZ_SECS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(FUZZ_SECS);
+    println!("RUN  fuzz targets build");
+    let now = Instant::now();
+    let bins = match crate::fuzz::build() {
+        Ok(b) => {
+            t.record("fuzz targets build", now, Ok(()));
+            b
+        }
+        Err(e) => {
+            t.record("fuzz targets build", now, Err(format!("{e:#}")));
+            return;
+        }
+    };
+    for (target, max_len) in crate::fuzz::TARGETS {
+        let name = format!("fuzz {target} ({secs} s)");
+        println!("RUN  {name}");
+        let now = Instant::now();
+        let r = match crate::fuzz::run(&bins, target, *max_len, secs) {
+            Ok(o) if o.passed => {
+                println!("     {} inputs, no crash", o.execs.unwrap_or(0));
+                Ok(())
+            }
+            Ok(o) => Err(format!(
+                "crash (input under target/fuzz/artifacts/{target}/):\n{}",
+                o.detail
+            )),
+            Err(e) => Err(format!("{e:#}")),
+        };
+        t.record(&name, now, r);
     }
 }
 
