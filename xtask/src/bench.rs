@@ -5,37 +5,34 @@
 //! (`println!("{}", Record::new("bench")...finish())`); they run in release mode, one thread.
 //! Nothing is invented: a side that produced no records says so and fails.
 
-use crate::cli::{BenchArgs, Board};
+use crate::cli::BenchArgs;
 use crate::image::{self, BuildOpts};
-use crate::qemu::run::{self, Machine, RunSpec};
+use crate::qemu::run::{self, Machine};
 use crate::records::parse_line;
+use crate::records::{Bench, Rec};
 use crate::report::{self, Collector, Source};
 use crate::{table, util};
 use anyhow::{Context, Result};
-use serde_json::{json, Map, Value};
-use std::time::Duration;
+use serde_json::{json, Value};
 
 /// The run name the kernel must know for the QEMU side.
 pub const BENCH_RUN: &str = "bench";
 
-fn bench_table(benches: &[Map<String, Value>]) -> String {
+fn bench_table(benches: &[Rec<Bench>]) -> String {
     let mut rows = vec![vec!["name".to_string(), "ns/op".into(), "iters".into()]];
+    let cell = |v: Option<String>| v.unwrap_or_else(|| "-".into());
     for b in benches {
-        let get = |k: &str| {
-            b.get(k)
-                .map(|v| v.as_str().map(String::from).unwrap_or(v.to_string()))
-        };
         rows.push(vec![
-            get("name").unwrap_or_else(|| "?".into()),
-            get("ns_per_op").unwrap_or_else(|| "-".into()),
-            get("iters").unwrap_or_else(|| "-".into()),
+            b.name.clone(),
+            cell(b.ns_per_op.map(|n| n.to_string())),
+            cell(b.iters.map(|n| n.to_string())),
         ]);
     }
     table::render(&rows)
 }
 
 /// Host side: `cargo test -p kernel --release -- --ignored bench_`, records from stdout.
-fn host() -> Result<Vec<Map<String, Value>>, String> {
+fn host() -> Result<Vec<Rec<Bench>>, String> {
     let mut cmd = util::cargo();
     cmd.args([
         "test",
@@ -74,19 +71,18 @@ fn host() -> Result<Vec<Map<String, Value>>, String> {
 }
 
 /// QEMU side: boot `run=bench`.
-fn qemu(a: &BenchArgs) -> Result<(Value, Vec<Map<String, Value>>), String> {
+fn qemu(a: &BenchArgs) -> Result<(Value, Vec<Rec<Bench>>), String> {
     let q = crate::qemu::install::ensure(false).map_err(|e| format!("{e:#}"))?;
     let img = image::build(BuildOpts {
-        board: Board::Virt,
+        board: a.board,
         release: true,
         deny_warnings: false,
     })
     .map_err(|e| format!("{e:#}"))?;
-    let out = boot(
+    let out = run::boot(
         &q,
+        Machine::new(a.board, a.bench_cpus(), &a.cpu),
         &img.raw,
-        a.cpus,
-        &a.cpu,
         &[("run", BENCH_RUN.into()), ("seed", "1".into())],
         a.timeout,
         true,
@@ -101,15 +97,12 @@ fn qemu(a: &BenchArgs) -> Result<(Value, Vec<Map<String, Value>>), String> {
         false,
     );
     // kernel/src/run/dispatch.rs refuses an unknown run with an `error` record ("unknown run").
-    if c.kernel_errors
-        .iter()
-        .any(|(_, m)| m.contains("unknown run"))
-    {
+    if c.kernel_error_mentions("unknown run") {
         return Err(format!(
             "the kernel does not know run={BENCH_RUN} yet (it answered: {})",
-            c.kernel_errors
+            c.errors
                 .iter()
-                .map(|(k, m)| format!("{k}: {m}"))
+                .map(|e| format!("{}: {}", e.kind, e.message))
                 .collect::<Vec<_>>()
                 .join("; ")
         ));
@@ -129,28 +122,30 @@ fn qemu(a: &BenchArgs) -> Result<(Value, Vec<Map<String, Value>>), String> {
         "platform": c.platform,
         "qemu_version": q.version.to_string(),
         "accel": run::ACCEL,
-        "cpus": a.cpus,
+        "cpus": a.bench_cpus(),
         "cpu_model": a.cpu,
+        "board": a.board.spec().name,
     });
     Ok((platform, c.benches.clone()))
 }
 
-/// GUP experiment figures at `-smp 2` (the CI size): attempts/s per CPU per experiment ×
-/// variant, and V1's time to first violation over 20 seeds.
+/// GUP experiment figures at `-smp 2` (the CI size; or the nearest the board has):
+/// attempts/s per CPU per experiment × variant, and V1's time to first violation over 20 seeds.
 fn gup(a: &BenchArgs) -> Result<Value, String> {
     let q = crate::qemu::install::ensure(false).map_err(|e| format!("{e:#}"))?;
     let img = image::build(BuildOpts {
-        board: Board::Virt,
+        board: a.board,
         release: true,
         deny_warnings: false,
     })
     .map_err(|e| format!("{e:#}"))?;
-    const CPUS: u32 = 2;
+    let cpus = a.board.spec().nearest_cpus(2);
+    let machine = Machine::new(a.board, cpus, &a.cpu);
     println!(
-        "xtask: GUP throughput: every variant for {} ms at -smp {CPUS}",
+        "xtask: GUP throughput: every variant for {} ms at -smp {cpus}",
         a.gup_time_ms
     );
-    let rows = crate::bench_gup::throughput(&q, &img.raw, CPUS, &a.cpu, a.gup_time_ms)?;
+    let rows = crate::bench_gup::throughput(&q, &img.raw, &machine, a.gup_time_ms)?;
     let mut table_rows = vec![vec![
         "experiment".to_string(),
         "variant".into(),
@@ -158,60 +153,30 @@ fn gup(a: &BenchArgs) -> Result<Value, String> {
         "verdict".into(),
     ]];
     for r in &rows {
-        let g = |k: &str| {
-            r.get(k)
-                .map(|v| v.as_str().map(String::from).unwrap_or(v.to_string()))
-        };
         table_rows.push(vec![
-            g("experiment").unwrap_or_default(),
-            g("variant").unwrap_or_default(),
-            g("attempts_per_s_per_cpu").unwrap_or_default(),
-            g("verdict").unwrap_or_default(),
+            r.experiment.clone().unwrap_or_default(),
+            r.variant.clone().unwrap_or_default(),
+            r.attempts_per_s_per_cpu.to_string(),
+            r.verdict.to_string(),
         ]);
     }
     println!("{}", table::render(&table_rows));
     println!(
-        "xtask: V1 time to first violation over {} seeds at -smp {CPUS} (one boot each)",
+        "xtask: V1 time to first violation over {} seeds at -smp {cpus} (one boot each)",
         crate::bench_gup::TTFV_SEEDS
     );
-    let ttfv = crate::bench_gup::v1_time_to_first_violation(&q, &img.raw, CPUS, &a.cpu)?;
+    let ttfv = crate::bench_gup::v1_time_to_first_violation(&q, &img.raw, &machine)?;
+    let f = |x: Option<f64>| x.map_or_else(|| "-".into(), |x| x.to_string());
     println!(
         "V1 first violation: reproduced in {} of {} seeds; min {} s, median {} s, p90 {} s, max {} s",
-        ttfv["reproduced"], ttfv["seeds"], ttfv["min_s"], ttfv["median_s"], ttfv["p90_s"], ttfv["max_s"]
+        ttfv.reproduced,
+        ttfv.seeds,
+        f(ttfv.min_s),
+        f(ttfv.median_s),
+        f(ttfv.p90_s),
+        f(ttfv.max_s)
     );
-    Ok(json!({"cpus": CPUS, "throughput": rows, "v1_time_to_first_violation": ttfv}))
-}
-
-/// Boot the image once with `pairs` as bootargs (plus the kernel deadline) and collect.
-pub fn boot(
-    q: &crate::qemu::discover::Qemu,
-    image: &std::path::Path,
-    cpus: u32,
-    cpu: &str,
-    pairs: &[(&str, String)],
-    timeout_s: u64,
-    show: bool,
-) -> Result<run::Outcome, String> {
-    let mut all: Vec<(&str, String)> = pairs.to_vec();
-    all.push((
-        "deadline_ms",
-        run::kernel_deadline_ms(timeout_s).to_string(),
-    ));
-    let spec = RunSpec {
-        qemu: q,
-        machine: Machine {
-            board: Board::Virt,
-            cpus,
-            memory_mib: 512,
-            cpu: cpu.to_string(),
-        },
-        image: image.to_path_buf(),
-        bootargs: run::compose_bootargs(&all, &[]),
-        timeout: Duration::from_secs(timeout_s),
-        show,
-        verbose: false,
-    };
-    run::run(&spec).map_err(|e| format!("{e:#}"))
+    Ok(json!({"cpus": cpus, "throughput": rows, "v1_time_to_first_violation": ttfv}))
 }
 
 pub fn command(a: &BenchArgs) -> Result<i32> {
@@ -231,12 +196,12 @@ pub fn command(a: &BenchArgs) -> Result<i32> {
         }
     }
     if !a.no_qemu {
-        if a.cpus == 0 || a.cpus > crate::cli::MAX_CPUS {
-            eprintln!(
-                "error: --cpus {} is out of range: use 1..={}",
-                a.cpus,
-                crate::cli::MAX_CPUS
-            );
+        let spec = a.board.spec();
+        if let Err(e) = spec
+            .check_cpus(a.bench_cpus())
+            .and_then(|()| spec.check_cpu_model(&a.cpu))
+        {
+            eprintln!("error: {e}");
             return Ok(crate::qemu::EXIT_USAGE);
         }
         match qemu(a) {

@@ -4,26 +4,33 @@
 //!   budget per row);
 //! - the distribution of V1's time to first violation over 20 seeds (one boot per seed).
 
-use crate::bench::boot;
 use crate::qemu::discover::Qemu;
-use serde_json::{json, Map, Value};
+use crate::qemu::run::{boot, Machine};
+
 use std::path::Path;
 
 /// Seeds for the time-to-first-violation distribution.
 pub const TTFV_SEEDS: u64 = 20;
 
-fn num(m: &Map<String, Value>, k: &str) -> Option<f64> {
-    m.get(k).and_then(Value::as_f64)
+/// One row of the throughput table.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Throughput {
+    pub experiment: Option<String>,
+    pub variant: Option<String>,
+    pub attempts: u64,
+    pub elapsed_ms: u64,
+    pub cpus: u64,
+    pub attempts_per_s_per_cpu: f64,
+    pub verdict: crate::records::Verdict,
 }
 
 /// attempts / elapsed / cpus for every gup result of one boot of all variants.
 pub fn throughput(
     q: &Qemu,
     image: &Path,
-    cpus: u32,
-    cpu: &str,
+    machine: &Machine,
     time_ms: u64,
-) -> Result<Vec<Value>, String> {
+) -> Result<Vec<Throughput>, String> {
     let pairs = [
         ("run", "gup".to_string()),
         ("seed", "1".to_string()),
@@ -31,27 +38,27 @@ pub fn throughput(
         ("iters", "100000000".to_string()),
         ("memmodel", "tso".to_string()),
     ];
-    let out = boot(q, image, cpus, cpu, &pairs, 600, false)?;
+    let out = boot(q, machine.clone(), image, &pairs, 600, false)?;
     let mut rows = Vec::new();
-    for r in &out.collector.results {
-        let (Some(att), Some(ms)) = (num(r, "attempts"), num(r, "elapsed_ms")) else {
+    for (_, g) in out.collector.gup_rows() {
+        let (Some(att), Some(ms)) = (g.attempts, g.elapsed_ms) else {
             continue;
         };
-        let n = num(r, "cpus").unwrap_or(cpus as f64).max(1.0);
-        let per_cpu = if ms > 0.0 {
-            att / (ms / 1000.0) / n
+        let n = g.cpus.unwrap_or(machine.cpus as u64).max(1) as f64;
+        let per_cpu = if ms > 0 {
+            att as f64 / (ms as f64 / 1000.0) / n
         } else {
             0.0
         };
-        rows.push(json!({
-            "experiment": r.get("experiment"),
-            "variant": r.get("variant"),
-            "attempts": att as u64,
-            "elapsed_ms": ms as u64,
-            "cpus": n as u64,
-            "attempts_per_s_per_cpu": per_cpu.round(),
-            "verdict": r.get("verdict"),
-        }));
+        rows.push(Throughput {
+            experiment: g.experiment.clone(),
+            variant: g.variant.clone(),
+            attempts: att,
+            elapsed_ms: ms,
+            cpus: n as u64,
+            attempts_per_s_per_cpu: per_cpu.round(),
+            verdict: g.verdict.clone(),
+        });
     }
     if rows.is_empty() {
         return Err(format!(
@@ -62,14 +69,26 @@ pub fn throughput(
     Ok(rows)
 }
 
+/// V1's time to first violation over seeds (`target/bench.json` keys).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Ttfv {
+    pub seeds: u64,
+    pub reproduced: u64,
+    /// Per seed; `null` where the seed saw no violation within its budget.
+    pub first_violation_s: Vec<Option<f64>>,
+    pub min_s: Option<f64>,
+    pub median_s: Option<f64>,
+    pub p90_s: Option<f64>,
+    pub max_s: Option<f64>,
+}
+
 /// Time to V1's first violation (seconds) for seeds 1..=TTFV_SEEDS; `None` where a seed saw
 /// no violation within the budget (kept in the distribution as a censored sample).
 pub fn v1_time_to_first_violation(
     q: &Qemu,
     image: &Path,
-    cpus: u32,
-    cpu: &str,
-) -> Result<Value, String> {
+    machine: &Machine,
+) -> Result<Ttfv, String> {
     let mut samples: Vec<Option<f64>> = Vec::new();
     for seed in 1..=TTFV_SEEDS {
         let pairs = [
@@ -79,31 +98,24 @@ pub fn v1_time_to_first_violation(
             ("time_ms", "10000".to_string()),
             ("iters", "100000".to_string()),
         ];
-        let out = boot(q, image, cpus, cpu, &pairs, 120, false)?;
-        let r = out
+        let out = boot(q, machine.clone(), image, &pairs, 120, false)?;
+        let (_, g) = out
             .collector
-            .results
-            .iter()
-            .find(|r| r.get("variant").and_then(Value::as_str) == Some("V1"))
+            .gup_rows()
+            .find(|(_, g)| g.variant.as_deref() == Some("V1"))
             .ok_or_else(|| format!("seed {seed}: no V1 result record"))?;
-        samples.push(num(r, "first_violation_s"));
+        samples.push(g.first_violation_s);
     }
-    let mut seen: Vec<f64> = samples.iter().flatten().copied().collect();
-    seen.sort_by(f64::total_cmp);
-    let q = |p: f64| -> Value {
-        if seen.is_empty() {
-            return Value::Null;
-        }
-        let i = ((seen.len() - 1) as f64 * p).round() as usize;
-        json!(seen[i])
-    };
-    Ok(json!({
-        "seeds": TTFV_SEEDS,
-        "reproduced": seen.len(),
-        "first_violation_s": samples,
-        "min_s": q(0.0),
-        "median_s": q(0.5),
-        "p90_s": q(0.9),
-        "max_s": q(1.0),
-    }))
+    let seen: Vec<f64> = samples.iter().flatten().copied().collect();
+    let q = crate::stats::summary(&seen);
+    let at = |i: usize| q.map(|q| q[i]);
+    Ok(Ttfv {
+        seeds: TTFV_SEEDS,
+        reproduced: seen.len() as u64,
+        first_violation_s: samples,
+        min_s: at(0),
+        median_s: at(1),
+        p90_s: at(2),
+        max_s: at(3),
+    })
 }

@@ -1,5 +1,6 @@
 //! Command line: subcommands, flags and the checks made before anything is built or started.
 
+use crate::board::{Board, CpuModel, DEFAULT_CPU};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
@@ -15,9 +16,6 @@ pub const KNOWN_RUNS: &[&str] = &[
     "bench",
     "list",
 ];
-
-/// Highest `-smp` we accept: GICv2 (pinned with `gic-version=2`) serves at most 8 CPUs.
-pub const MAX_CPUS: u32 = 8;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -55,14 +53,9 @@ pub enum Cmd {
     Freshroot(FreshrootArgs),
     /// Fuzz the parsers that read outside input (bootargs, console records) for a bounded time.
     Fuzz(FuzzArgs),
-}
-
-#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Board {
-    /// QEMU `virt` (GICv2, PL011, PSCI)
-    Virt,
-    /// Raspberry Pi 4 (QEMU `raspi4b` or real hardware)
-    Rpi4,
+    /// List import loops between the files of a crate (exit 1 if any): `use`s and paths as
+    /// arrows, strongly connected components of more than one file.
+    Imports(ImportsArgs),
 }
 
 /// `--memmodel`.
@@ -209,23 +202,18 @@ pub struct QemuArgs {
 impl QemuArgs {
     /// Guest RAM in MiB after board defaults.
     pub fn memory_mib(&self) -> u32 {
-        self.memory.unwrap_or(match self.board {
-            Board::Virt => 512,
-            Board::Rpi4 => 2048,
-        })
+        self.memory.unwrap_or(self.board.spec().default_memory_mib)
     }
 
     /// vCPUs after board and host defaults.
     pub fn cpus(&self) -> u32 {
-        self.cpus.unwrap_or(match self.board {
-            Board::Virt => default_cpus(host_cores()),
-            Board::Rpi4 => 4,
-        })
+        self.cpus
+            .unwrap_or_else(|| self.board.spec().nearest_cpus(default_cpus(host_cores())))
     }
 
     /// QEMU CPU model (virt).
     pub fn cpu_model(&self) -> &str {
-        self.cpu.as_deref().unwrap_or("cortex-a72")
+        self.cpu.as_deref().unwrap_or(DEFAULT_CPU)
     }
 
     /// `--memmodel` after its default.
@@ -245,30 +233,15 @@ impl QemuArgs {
 
     /// Checks that need no QEMU and no image: made before anything is built or started.
     pub fn validate(&self) -> Result<(), String> {
+        let spec = self.board.spec();
         let cpus = self.cpus();
-        if cpus == 0 || cpus > MAX_CPUS {
+        spec.check_cpus(cpus)?;
+        spec.check_memory(self.memory_mib())?;
+        if let (CpuModel::Fixed(m), Some(_)) = (spec.cpu_model, &self.cpu) {
             return Err(format!(
-                "--cpus {cpus} is out of range: use 1..={MAX_CPUS} (GICv2 serves at most {MAX_CPUS} CPUs)"
+                "--cpu: QEMU {} has a fixed CPU model ({m}); --cpu is for --board virt",
+                spec.machine
             ));
-        }
-        let mem = self.memory_mib();
-        match self.board {
-            Board::Virt if !(64..=8192).contains(&mem) => {
-                return Err(format!("--memory {mem} is out of range: use 64..=8192 MiB"));
-            }
-            Board::Rpi4 if mem != 2048 => {
-                return Err(format!("--memory {mem}: QEMU raspi4b has exactly 2048 MiB"));
-            }
-            Board::Rpi4 if cpus != 4 => {
-                return Err(format!("--cpus {cpus}: QEMU raspi4b has exactly 4 CPUs"));
-            }
-            Board::Rpi4 if self.cpu.is_some() => {
-                return Err(
-                    "--cpu: QEMU raspi4b has a fixed CPU model (Cortex-A72); --cpu is for --board virt"
-                        .into(),
-                );
-            }
-            _ => {}
         }
         for t in &self.bootargs {
             validate_bootarg_token(t)?;
@@ -414,18 +387,25 @@ pub struct TestArgs {
     /// Skip the host steps (tests, clippy, fmt, loom); build the image and run QEMU cases.
     #[arg(long)]
     pub qemu_only: bool,
+    /// Board whose image is built and booted (QEMU `virt`, or `raspi4b` for rpi4; cases the
+    /// board's machine cannot run, such as -smp 2 on raspi4b, are listed as not applicable).
+    #[arg(long, value_enum, default_value = "virt")]
+    pub board: Board,
 }
 
 #[derive(Args, Debug, Clone)]
 pub struct BenchArgs {
-    /// vCPUs for the QEMU bench run. Default 1: the benches run on CPU 0, and idle vCPUs
-    /// spinning at a barrier steal host cores from it under TCG (measured: 10-100x noise at
-    /// -smp 4 on a 2-core host).
-    #[arg(long, default_value_t = 1)]
-    pub cpus: u32,
+    /// vCPUs for the QEMU bench run. Default 1 (or the fewest the board has): the benches run
+    /// on CPU 0, and idle vCPUs spinning at a barrier steal host cores from it under TCG
+    /// (measured: 10-100x noise at -smp 4 on a 2-core host).
+    #[arg(long)]
+    pub cpus: Option<u32>,
     /// QEMU CPU model.
-    #[arg(long, default_value = "cortex-a72")]
+    #[arg(long, default_value = DEFAULT_CPU)]
     pub cpu: String,
+    /// Board / QEMU machine for the QEMU side.
+    #[arg(long, value_enum, default_value = "virt")]
+    pub board: Board,
     /// Host kill timeout for the QEMU bench run, seconds.
     #[arg(long, default_value_t = 300)]
     pub timeout: u64,
@@ -446,6 +426,14 @@ pub struct BenchArgs {
     pub gup_time_ms: u64,
 }
 
+impl BenchArgs {
+    /// vCPUs of the `run=bench` boot after the board's limits.
+    pub fn bench_cpus(&self) -> u32 {
+        self.cpus
+            .unwrap_or_else(|| self.board.spec().nearest_cpus(1))
+    }
+}
+
 #[derive(Args, Debug, Clone)]
 pub struct DisasmArgs {
     /// Substring of the demangled symbol name (e.g. `gup_fast_pte_range`).
@@ -459,6 +447,15 @@ pub struct DisasmArgs {
     /// Board whose image to disassemble (built first).
     #[arg(long, value_enum, default_value = "virt")]
     pub board: Board,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ImportsArgs {
+    /// A crate's source directory (default: xtask/src; relative to the workspace root).
+    pub src: Option<PathBuf>,
+    /// Only loops touching files under these subdirectories of SRC (e.g. `stress`).
+    #[arg(long)]
+    pub under: Vec<PathBuf>,
 }
 
 #[derive(Args, Debug, Clone)]

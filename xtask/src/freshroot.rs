@@ -9,7 +9,8 @@
 //! too, so the binary's glibc is the root's. Needs root, `debootstrap` and network access to
 //! the Debian mirror; `.ci/run` runs it. Nothing is cached: CI machines are fresh.
 
-use crate::cli::{Board, FreshrootArgs};
+use crate::board::Board;
+use crate::cli::FreshrootArgs;
 use crate::image::{self, BuildOpts};
 use crate::qemu::install;
 use crate::util;

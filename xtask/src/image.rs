@@ -1,6 +1,6 @@
 //! Building the aarch64 image and turning its ELF into a raw, bootable `Image`.
 
-use crate::cli::Board;
+use crate::board::Board;
 use crate::util;
 use anyhow::{bail, Context, Result};
 use object::elf::PT_LOAD;
@@ -73,8 +73,9 @@ pub fn build(opts: BuildOpts) -> Result<Image> {
     if opts.release {
         cmd.arg("--release");
     }
-    if opts.board == Board::Rpi4 {
-        cmd.args(["--features", "board-rpi4"]);
+    let spec = opts.board.spec();
+    if let Some(f) = spec.cargo_feature {
+        cmd.args(["--features", f]);
     }
     if opts.deny_warnings {
         cmd.env("RUSTFLAGS", "-D warnings");
@@ -87,13 +88,18 @@ pub fn build(opts: BuildOpts) -> Result<Image> {
         bail!("building the image failed ({st})");
     }
     let elf = elf_path(opts);
-    let raw_name = match opts.board {
-        Board::Virt => "Image",
-        // What the Pi firmware loads by default for a 64-bit kernel.
-        Board::Rpi4 => "kernel8.img",
-    };
-    let raw = elf.with_file_name(raw_name);
+    let raw = elf.with_file_name(spec.image_name);
     let img = elf_to_raw(&elf, &raw)?;
+    if img.load_addr != spec.load_addr {
+        bail!(
+            "{} is linked at {:#x}, but --board {} loads images at {:#x} (boot/build.rs and \
+             xtask/src/board.rs disagree)",
+            elf.display(),
+            img.load_addr,
+            spec.name,
+            spec.load_addr
+        );
+    }
     eprintln!("xtask: image built in {:.1} s", t.elapsed().as_secs_f64());
     Ok(img)
 }

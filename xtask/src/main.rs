@@ -3,11 +3,13 @@
 
 mod bench;
 mod bench_gup;
+mod board;
 mod cli;
 mod disasm;
 mod freshroot;
 mod fuzz;
 mod image;
+mod imports;
 mod loom;
 mod plot;
 mod progress;
@@ -15,6 +17,7 @@ mod qemu;
 mod records;
 mod report;
 mod setup;
+mod stats;
 mod table;
 mod testsuite;
 mod toolchain;
@@ -62,5 +65,6 @@ fn dispatch(cmd: Cmd) -> anyhow::Result<i32> {
         Cmd::Setup(a) => setup::command(&a),
         Cmd::Freshroot(a) => freshroot::command(&a),
         Cmd::Fuzz(a) => fuzz::command(&a),
+        Cmd::Imports(a) => imports::command(&a),
     }
 }

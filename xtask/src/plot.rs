@@ -8,11 +8,10 @@
 //! installs `fonts-dejavu-core` when there is none, `GUPBED_FONT=file.ttf` names another.
 
 use crate::cli::plot_format;
-use crate::table::violations;
+use crate::records::{Rec, RunResult};
 use anyhow::{anyhow, bail, Context, Result};
 use plotters::coord::Shift;
 use plotters::prelude::*;
-use serde_json::{Map, Value};
 use std::path::{Path, PathBuf};
 
 /// One row: an experiment x variant.
@@ -29,28 +28,24 @@ pub struct Point {
 }
 
 /// The GUP results (those with a `verdict`) as rows labelled `experiment/variant`.
-pub fn points(results: &[Map<String, Value>]) -> Vec<Point> {
+pub fn points(results: &[Rec<RunResult>]) -> Vec<Point> {
     results
         .iter()
-        .filter(|r| r.contains_key("verdict"))
-        .map(|r| {
-            let var = r.get("variant").and_then(Value::as_str).unwrap_or("?");
-            let label = match r.get("experiment").and_then(Value::as_str) {
+        .filter_map(|r| r.gup())
+        .map(|g| {
+            let var = g.variant.as_deref().unwrap_or("?");
+            let label = match g.experiment.as_deref() {
                 Some(e) => format!("{e}/{var}"),
                 None => var.to_string(),
             };
-            let text = |k: &str| r.get(k).and_then(Value::as_str).map(str::to_string);
             Point {
                 label,
-                attempts: r.get("attempts").and_then(Value::as_u64).unwrap_or(0),
-                violations: violations(r).0,
-                first_violation_s: r
-                    .get("first_violation_s")
-                    .and_then(Value::as_f64)
-                    .filter(|s| s.is_finite() && *s >= 0.0),
-                verdict: text("verdict").unwrap_or_else(|| "?".into()),
-                expected: text("expected"),
-                window_hits: r.get("window_hits").and_then(Value::as_u64),
+                attempts: g.attempts.unwrap_or(0),
+                violations: g.violations.total(),
+                first_violation_s: g.first_violation_s.filter(|s| s.is_finite() && *s >= 0.0),
+                verdict: g.verdict.to_string(),
+                expected: g.expected.as_ref().map(ToString::to_string),
+                window_hits: g.window_hits,
             }
         })
         .collect()
@@ -504,7 +499,7 @@ fn sig3(y: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{json, Value};
 
     #[test]
     fn axis_labels_keep_three_significant_digits() {
@@ -538,14 +533,14 @@ mod tests {
         assert!(lo < 0.0025 && hi >= lo * 10.0);
     }
 
-    fn obj(v: Value) -> Map<String, Value> {
+    fn obj(v: Value) -> Rec<RunResult> {
         match v {
-            Value::Object(m) => m,
+            Value::Object(m) => Rec::parse(m).unwrap(),
             _ => unreachable!(),
         }
     }
 
-    fn results() -> Vec<Map<String, Value>> {
+    fn results() -> Vec<Rec<RunResult>> {
         [
             json!({"run":"gup","experiment":"split","variant":"V0","attempts":1000,"violations":{},"first_violation_s":null,"verdict":"CLEAN","expected":"CLEAN","window_hits":990}),
             json!({"run":"gup","experiment":"split","variant":"V1","attempts":900,"violations":{"wrong_head":4,"x":1},"first_violation_s":0.5,"verdict":"REPRODUCED","expected":"REPRODUCED"}),
@@ -680,10 +675,12 @@ mod tests {
         let res: Vec<_> = rows
             .iter()
             .map(|(e, v, a, n, t, verdict, exp, hits)| {
-                obj(json!({"experiment": e, "variant": v, "attempts": a,
+                obj(
+                    json!({"run": "gup", "experiment": e, "variant": v, "attempts": a,
                     "violations": if *n > 0 { json!({"wrong_head": n}) } else { json!({}) },
                     "first_violation_s": t, "verdict": verdict, "expected": exp,
-                    "window_hits": hits}))
+                    "window_hits": hits}),
+                )
             })
             .collect();
         points(&res)

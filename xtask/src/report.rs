@@ -2,9 +2,12 @@
 //!
 //! The report's keys are stable and documented in README.md ("JSON report").
 
-use crate::records::{Line, Record, Typed};
+use crate::records::{
+    Audit, Bench, Calibration, Cpu, ErrorRec, Fault, Ipi, Line, Litmus, MemModel, Platform,
+    Progress, Rec, Record, RunResult, RunStart, Typed,
+};
 use serde::Serialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 /// JSON report schema version (independent of the record schema).
 pub const REPORT_SCHEMA: u32 = 1;
@@ -16,39 +19,27 @@ pub const EXIT_PROTOCOL: i32 = 6;
 /// Kernel exit code "run failed" (reused for `--expect` mismatches found by the host).
 pub const EXIT_RUN_FAILED: i32 = 1;
 
-/// Platform keys copied into the report, in order (xtask adds `qemu_version`, `accel`).
-const PLATFORM_KEYS: [&str; 9] = [
-    "board",
-    "cpu_model",
-    "cpus_expected",
-    "cpus_online",
-    "el",
-    "mmu",
-    "dcache",
-    "icache",
-    "counter_hz",
-];
-
-/// Everything seen on the console of one run.
+/// Everything seen on the console of one run, as typed records.
 #[derive(Debug, Default, Clone)]
 pub struct Collector {
-    pub platform: Option<Map<String, Value>>,
-    pub cpus: Vec<Map<String, Value>>,
-    pub results: Vec<Map<String, Value>>,
-    pub audit: Option<Map<String, Value>>,
-    pub faults: Vec<Map<String, Value>>,
-    pub kernel_errors: Vec<(String, String)>,
-    /// The `error` records in full (a panic's names its `cpu`).
-    pub error_records: Vec<Map<String, Value>>,
-    pub benches: Vec<Map<String, Value>>,
+    pub platform: Option<Rec<Platform>>,
+    pub cpus: Vec<Rec<Cpu>>,
+    /// The first `run_start` (the run's seed).
+    pub run_start: Option<Rec<RunStart>>,
+    pub results: Vec<Rec<RunResult>>,
+    pub audit: Option<Rec<Audit>>,
+    pub faults: Vec<Rec<Fault>>,
+    /// `error` records (a panic's names its `cpu`).
+    pub errors: Vec<Rec<ErrorRec>>,
+    pub benches: Vec<Rec<Bench>>,
     /// `litmus` records (one per litmus test) and the `calibration` verdict.
-    pub litmus: Vec<Map<String, Value>>,
-    pub calibration: Option<Map<String, Value>>,
+    pub litmus: Vec<Rec<Litmus>>,
+    pub calibration: Option<Rec<Calibration>>,
     /// `memmodel` records: declared / measured / effective model of each race run.
-    pub memmodels: Vec<Map<String, Value>>,
+    pub memmodels: Vec<Rec<MemModel>>,
     /// `ipi` records: per GUP row whose unmapper waits for readers, how it waited (SGI or flag)
     /// and the SGI round-trip latency.
-    pub ipis: Vec<Map<String, Value>>,
+    pub ipis: Vec<Rec<Ipi>>,
     pub end: Option<(bool, i64)>,
     pub malformed: Vec<(String, String)>,
     pub last_progress: Option<String>,
@@ -80,33 +71,40 @@ impl Collector {
     }
 
     fn feed_record(&mut self, r: &Record) {
-        let body = strip_header(&r.body);
-        match (&r.typed, r.kind.as_str()) {
-            (Typed::Platform(_), _) => self.platform = Some(body),
-            (Typed::Progress(p), _) => {
-                self.last_progress = Some(progress_line(p));
+        match &r.typed {
+            Typed::Platform(p) => self.platform = Some(p.clone()),
+            Typed::Cpu(c) => self.cpus.push(c.clone()),
+            Typed::RunStart(s) => {
+                self.run_start.get_or_insert_with(|| s.clone());
             }
-            (Typed::End(e), _) => self.end = Some((e.passed, e.exit_code)),
-            (Typed::Fault(_), _) => self.faults.push(body),
-            (Typed::Error(e), _) => {
-                self.kernel_errors.push((e.kind.clone(), e.message.clone()));
-                self.error_records.push(body);
-            }
-            (Typed::Other, "result") => self.results.push(normalise_result(body)),
-            (Typed::Other, "audit") => self.audit = Some(body),
-            (Typed::Other, "cpu") => self.cpus.push(body),
-            (Typed::Other, "bench") => self.benches.push(body),
-            (Typed::Other, "litmus") => self.litmus.push(body),
-            (Typed::Other, "calibration") => self.calibration = Some(body),
-            (Typed::Other, "memmodel") => self.memmodels.push(body),
-            (Typed::Other, "ipi") => self.ipis.push(body),
-            (Typed::Other, _) => {}
+            Typed::Progress(p) => self.last_progress = Some(progress_line(p)),
+            Typed::Result(x) => self.results.push((**x).clone()),
+            Typed::Audit(a) => self.audit = Some(a.clone()),
+            Typed::Fault(f) => self.faults.push(f.clone()),
+            Typed::Error(e) => self.errors.push(e.clone()),
+            Typed::Bench(b) => self.benches.push(b.clone()),
+            Typed::Litmus(l) => self.litmus.push(l.clone()),
+            Typed::Calibration(c) => self.calibration = Some(c.clone()),
+            Typed::MemModel(m) => self.memmodels.push(m.clone()),
+            Typed::Ipi(i) => self.ipis.push(i.clone()),
+            Typed::End(e) => self.end = Some((e.passed, e.exit_code)),
+            Typed::Other(_) => {}
         }
+    }
+
+    /// The GUP experiment rows, with their records.
+    pub fn gup_rows(&self) -> impl Iterator<Item = (&Rec<RunResult>, &crate::records::GupResult)> {
+        self.results.iter().filter_map(|r| r.gup().map(|g| (r, g)))
+    }
+
+    /// Whether the kernel sent an `error` record whose message contains `text`.
+    pub fn kernel_error_mentions(&self, text: &str) -> bool {
+        self.errors.iter().any(|e| e.message.contains(text))
     }
 }
 
 /// One progress line for humans: `gup V1: 500/1000 (50%) 3.2 s`.
-pub fn progress_line(p: &crate::records::Progress) -> String {
+pub fn progress_line(p: &Progress) -> String {
     let mut s = p.run.clone().unwrap_or_else(|| "run".into());
     if let Some(v) = &p.variant {
         s.push(' ');
@@ -121,25 +119,6 @@ pub fn progress_line(p: &crate::records::Progress) -> String {
         s.push_str(&format!(" {:.1} s", ms as f64 / 1000.0));
     }
     s
-}
-
-fn strip_header(body: &Map<String, Value>) -> Map<String, Value> {
-    body.iter()
-        .filter(|(k, _)| k.as_str() != "rec" && k.as_str() != "v")
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect()
-}
-
-/// The kernel has no floats: it may send `first_violation_ns`; the report carries seconds.
-fn normalise_result(mut body: Map<String, Value>) -> Map<String, Value> {
-    if let Some(ns) = body.remove("first_violation_ns") {
-        let s = match ns.as_u64() {
-            Some(ns) => serde_json::json!(ns as f64 / 1e9),
-            None => Value::Null,
-        };
-        body.entry("first_violation_s").or_insert(s);
-    }
-    body
 }
 
 /// Where the lines came from, and how that source ended.
@@ -180,12 +159,12 @@ pub struct Verdict {
 /// Decide the exit code from the source's ending and the records (see README "Exit codes").
 pub fn verdict(c: &Collector, source: Source, expect: bool) -> Verdict {
     let mut problems: Vec<Problem> = c
-        .kernel_errors
+        .errors
         .iter()
-        .map(|(k, m)| Problem {
+        .map(|e| Problem {
             source: "kernel",
-            kind: k.clone(),
-            message: m.clone(),
+            kind: e.kind.clone(),
+            message: e.message.clone(),
         })
         .collect();
     let mut host_code = 0;
@@ -279,24 +258,21 @@ pub fn verdict(c: &Collector, source: Source, expect: bool) -> Verdict {
 }
 
 /// Results whose `verdict` differs from their `expected` ("ANY" matches anything).
-pub fn expect_mismatches(results: &[Map<String, Value>]) -> Vec<String> {
-    let mut out = Vec::new();
-    for r in results {
-        let (Some(verdict), Some(expected)) = (
-            r.get("verdict").and_then(Value::as_str),
-            r.get("expected").and_then(Value::as_str),
-        ) else {
-            continue;
-        };
-        if expected != "ANY" && verdict != expected {
-            out.push(format!(
-                "{} {}: verdict {verdict}, expected {expected}",
-                r.get("experiment").and_then(Value::as_str).unwrap_or("?"),
-                r.get("variant").and_then(Value::as_str).unwrap_or("?"),
-            ));
-        }
-    }
-    out
+pub fn expect_mismatches(results: &[Rec<RunResult>]) -> Vec<String> {
+    results
+        .iter()
+        .filter_map(|r| r.gup())
+        .filter(|g| g.unexpected())
+        .map(|g| {
+            format!(
+                "{} {}: verdict {}, expected {}",
+                g.experiment.as_deref().unwrap_or("?"),
+                g.variant.as_deref().unwrap_or("?"),
+                g.verdict,
+                g.expected.as_ref().map_or("?", |e| e.name()),
+            )
+        })
+        .collect()
 }
 
 /// What the host knows about the platform that the kernel cannot see.
@@ -310,18 +286,22 @@ pub struct HostInfo {
 
 /// Build the JSON report (stable keys, README "JSON report").
 pub fn json_report(c: &Collector, v: &Verdict, host: &HostInfo) -> Value {
-    let mut platform = Map::new();
-    for k in PLATFORM_KEYS {
-        let val = c
-            .platform
-            .as_ref()
-            .and_then(|p| p.get(k))
-            .cloned()
-            .unwrap_or(Value::Null);
-        platform.insert(k.into(), val);
-    }
-    platform.insert("qemu_version".into(), host.qemu_version.clone().into());
-    platform.insert("accel".into(), host.accel.clone().into());
+    let p = c.platform.as_ref().map(|p| &p.view);
+    let p = p.cloned().unwrap_or_default();
+    // The documented keys only, in order, null if absent (README "JSON report").
+    let platform = serde_json::json!({
+        "board": p.board,
+        "cpu_model": p.cpu_model,
+        "cpus_expected": p.cpus_expected,
+        "cpus_online": p.cpus_online,
+        "el": p.el,
+        "mmu": p.mmu,
+        "dcache": p.dcache,
+        "icache": p.icache,
+        "counter_hz": p.counter_hz,
+        "qemu_version": host.qemu_version,
+        "accel": host.accel,
+    });
     serde_json::json!({
         "schema": REPORT_SCHEMA,
         "platform": platform,
@@ -446,7 +426,7 @@ mod tests {
         );
         assert_eq!(v.exit_code, 3);
         assert!(v.problems.is_empty(), "{:?}", v.problems);
-        assert_eq!(c.faults[0]["cpu"], 1);
+        assert_eq!(c.faults[0].cpu, 1);
         // Same log read from a file.
         assert_eq!(verdict(&c, Source::Log, false).exit_code, 3);
     }
@@ -499,8 +479,10 @@ mod tests {
 
     #[test]
     fn expect_flags_mismatches_only() {
-        let mut c = collect(GOOD);
-        c.results[1].insert("expected".into(), "REPRODUCED".into());
+        let c = collect(&GOOD.replace(
+            r#""verdict":"CLEAN","expected":"ANY""#,
+            r#""verdict":"CLEAN","expected":"REPRODUCED""#,
+        ));
         let v = verdict(
             &c,
             Source::Qemu {

@@ -2,12 +2,12 @@
 //! the install by booting the self-test once, so a broken QEMU is reported here, by name, and
 //! not later as a run without records.
 
-use crate::cli::{Board, SetupArgs};
+use crate::board::Board;
+use crate::cli::SetupArgs;
 use crate::image::{self, BuildOpts};
 use crate::qemu::{discover, install, run};
 use crate::report::{self, Collector, Source};
 use anyhow::{bail, Context, Result};
-use serde_json::Value;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -142,18 +142,14 @@ fn prove(q: &discover::Qemu, image: PathBuf, timeout_s: u64) -> Result<i32> {
 
 /// Every CPU online and the self-test's result passed.
 pub fn proof_check(c: &Collector, cpus: u64) -> Result<(), String> {
-    let online = c
-        .platform
-        .as_ref()
-        .and_then(|p| p.get("cpus_online"))
-        .and_then(Value::as_u64);
+    let online = c.platform.as_ref().and_then(|p| p.cpus_online);
     if online != Some(cpus) {
         return Err(format!("cpus_online {online:?}, want {cpus}"));
     }
-    let passed = c.results.iter().any(|r| {
-        r.get("run").and_then(Value::as_str) == Some("selftest")
-            && r.get("passed") == Some(&Value::Bool(true))
-    });
+    let passed = c
+        .results
+        .iter()
+        .any(|r| r.run == "selftest" && r.passed == Some(true));
     if !passed {
         return Err("no passed selftest result record".into());
     }

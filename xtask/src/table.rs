@@ -1,7 +1,8 @@
 //! Plain-text tables of `result` records (and the audit/fault/error summary under them).
 
+use crate::records::{GupResult, Litmus, Rec, RunResult};
 use crate::report::{Collector, Verdict};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 /// Render rows as aligned columns; the first row is the header.
 pub fn render(rows: &[Vec<String>]) -> String {
@@ -30,42 +31,37 @@ pub fn render(rows: &[Vec<String>]) -> String {
     out
 }
 
-fn s(v: Option<&Value>) -> String {
+/// A cell: the value, or "-" when absent.
+fn opt<T: ToString>(v: &Option<T>) -> String {
+    v.as_ref().map_or_else(|| "-".into(), T::to_string)
+}
+
+/// A raw JSON value as a cell (strings without quotes).
+fn cell(v: &Value) -> String {
     match v {
-        None | Some(Value::Null) => "-".into(),
-        Some(Value::String(s)) => s.clone(),
-        Some(v) => v.to_string(),
+        Value::Null => "-".into(),
+        Value::String(s) => s.clone(),
+        v => v.to_string(),
     }
 }
 
-/// Registers as hex (records carry them as integers).
-fn hex(v: Option<&Value>) -> String {
-    match v.and_then(Value::as_u64) {
-        Some(n) => format!("{n:#x}"),
-        None => s(v),
-    }
+/// Registers as hex.
+fn hex(v: Option<u64>) -> String {
+    v.map_or_else(|| "-".into(), |n| format!("{n:#x}"))
 }
 
-/// Total and "kind=n" list of a `violations` object.
-pub fn violations(r: &Map<String, Value>) -> (u64, String) {
-    let Some(Value::Object(v)) = r.get("violations") else {
-        return (0, String::new());
-    };
-    let total = v.values().filter_map(Value::as_u64).sum();
-    let kinds: Vec<String> = v
-        .iter()
-        .filter(|(_, n)| n.as_u64() != Some(0))
-        .map(|(k, n)| format!("{k}={}", s(Some(n))))
+/// The "kind=n" list of a row's non-zero violation counts.
+pub fn violation_kinds(g: &GupResult) -> String {
+    let kinds: Vec<String> = g
+        .violations
+        .nonzero()
+        .map(|(k, n)| format!("{k}={n}"))
         .collect();
-    (total, kinds.join(","))
-}
-
-fn is_gup(r: &Map<String, Value>) -> bool {
-    r.contains_key("verdict")
+    kinds.join(",")
 }
 
 /// Table of GUP experiment results.
-pub fn gup_table(results: &[&Map<String, Value>]) -> String {
+pub fn gup_table(results: &[&GupResult]) -> String {
     let mut rows = vec![[
         "experiment",
         "variant",
@@ -80,47 +76,44 @@ pub fn gup_table(results: &[&Map<String, Value>]) -> String {
     ]
     .map(String::from)
     .to_vec()];
-    for r in results {
-        let (total, kinds) = violations(r);
-        let first = match r.get("first_violation_s").and_then(Value::as_f64) {
-            Some(f) => format!("{f:.3}"),
-            None => "-".into(),
-        };
+    for g in results {
+        let kinds = violation_kinds(g);
         rows.push(vec![
-            s(r.get("experiment")),
-            s(r.get("variant")),
-            s(r.get("attempts")),
-            s(r.get("accepted")),
+            opt(&g.experiment),
+            opt(&g.variant),
+            opt(&g.attempts),
+            opt(&g.accepted),
             // Iterations whose race window was hit; CLEAN needs enough of them (older records
             // without the key show "-").
-            s(r.get("window_hits")),
-            total.to_string(),
+            opt(&g.window_hits),
+            g.violations.total().to_string(),
             if kinds.is_empty() { "-".into() } else { kinds },
-            first,
-            s(r.get("verdict")),
-            s(r.get("expected")),
+            g.first_violation_s
+                .map_or_else(|| "-".into(), |f| format!("{f:.3}")),
+            g.verdict.to_string(),
+            opt(&g.expected),
         ]);
     }
     render(&rows)
 }
 
-/// Table of any other results: run, passed and the remaining keys.
-pub fn generic_table(results: &[&Map<String, Value>]) -> String {
+/// Table of any other results: run, passed and the remaining keys (as the kernel sent them).
+pub fn generic_table(results: &[&Rec<RunResult>]) -> String {
     let mut rows = vec![vec!["run".to_string(), "passed".into(), "details".into()]];
     for r in results {
         let details: Vec<String> = r
+            .raw
             .iter()
             .filter(|(k, _)| !matches!(k.as_str(), "run" | "passed"))
-            .map(|(k, v)| format!("{k}={}", s(Some(v))))
+            .map(|(k, v)| format!("{k}={}", cell(v)))
             .collect();
-        rows.push(vec![s(r.get("run")), s(r.get("passed")), details.join(" ")]);
+        rows.push(vec![r.run.clone(), opt(&r.passed), details.join(" ")]);
     }
     render(&rows)
 }
 
-/// The end-of-run summary: result tables, audit, faults, problems, verdict line.
 /// One row per `litmus` record: test, weak outcomes / instances, rate, Arm's verdict.
-fn litmus_table(ls: &[Map<String, Value>]) -> String {
+fn litmus_table(ls: &[Rec<Litmus>]) -> String {
     let mut rows = vec![vec![
         "litmus test".to_string(),
         "weak".into(),
@@ -130,18 +123,17 @@ fn litmus_table(ls: &[Map<String, Value>]) -> String {
         "violation".into(),
     ]];
     for l in ls {
-        let allowed = l.get("allowed_by_arm").and_then(Value::as_bool);
         rows.push(vec![
-            s(l.get("test")),
-            s(l.get("weak")),
-            s(l.get("instances")),
-            s(l.get("weak_ppm")),
-            match allowed {
+            opt(&l.test),
+            opt(&l.weak),
+            opt(&l.instances),
+            opt(&l.weak_ppm),
+            match l.allowed_by_arm {
                 Some(true) => "allows".into(),
                 Some(false) => "forbids".into(),
                 None => "?".into(),
             },
-            if l.get("fenced_violation").and_then(Value::as_bool) == Some(true) {
+            if l.fenced_violation == Some(true) {
                 "YES".into()
             } else {
                 String::new()
@@ -151,10 +143,11 @@ fn litmus_table(ls: &[Map<String, Value>]) -> String {
     render(&rows)
 }
 
+/// The end-of-run summary: result tables, audit, faults, problems, verdict line.
 pub fn summary(c: &Collector, v: &Verdict) -> String {
     let mut out = String::new();
-    let gup: Vec<_> = c.results.iter().filter(|r| is_gup(r)).collect();
-    let other: Vec<_> = c.results.iter().filter(|r| !is_gup(r)).collect();
+    let gup: Vec<&GupResult> = c.gup_rows().map(|(_, g)| g).collect();
+    let other: Vec<_> = c.results.iter().filter(|r| r.gup().is_none()).collect();
     if !other.is_empty() {
         out.push_str(&generic_table(&other));
     }
@@ -175,32 +168,33 @@ pub fn summary(c: &Collector, v: &Verdict) -> String {
         out.push_str(&format!(
             "calibration: memory model measured {} (claimed {}); store->store {}, load->load {}, \
              store->load {}, load->store {}; Arm-forbidden outcome seen: {}, LKMM-forbidden: {}\n",
-            s(cal.get("memmodel_measured")),
-            s(cal.get("memmodel_claimed")),
-            s(cal.get("store_store")),
-            s(cal.get("load_load")),
-            s(cal.get("store_load")),
-            s(cal.get("load_store")),
-            s(cal.get("fenced_violation")),
-            s(cal.get("lkmm_violation")),
+            opt(&cal.memmodel_measured),
+            opt(&cal.memmodel_claimed),
+            opt(&cal.store_store),
+            opt(&cal.load_load),
+            opt(&cal.store_load),
+            opt(&cal.load_store),
+            opt(&cal.fenced_violation),
+            opt(&cal.lkmm_violation),
         ));
     }
     if let Some(a) = &c.audit {
         let items: Vec<String> = a
+            .raw
             .iter()
-            .map(|(k, v)| format!("{k}={}", s(Some(v))))
+            .map(|(k, v)| format!("{k}={}", cell(v)))
             .collect();
         out.push_str(&format!("audit: {}\n", items.join(" ")));
     }
     for f in &c.faults {
         out.push_str(&format!(
             "fault: cpu {} {} esr={} elr={} far={}: {}\n",
-            s(f.get("cpu")),
-            s(f.get("ec_name")),
-            hex(f.get("esr")),
-            hex(f.get("elr")),
-            hex(f.get("far")),
-            s(f.get("description")),
+            f.cpu,
+            opt(&f.ec_name),
+            hex(f.esr),
+            hex(f.elr),
+            hex(f.far),
+            opt(&f.description),
         ));
     }
     for p in &v.problems {
@@ -224,11 +218,12 @@ mod tests {
 
     #[test]
     fn gup_rows_show_totals_and_kinds() {
-        let r = json!({"experiment":"split","variant":"V1","attempts":10,"accepted":8,
+        let r = json!({"run":"gup","experiment":"split","variant":"V1","attempts":10,"accepted":8,
             "window_hits":7,"violations":{"wrong_head":2,"freed_while_held":1,"none":0},
             "first_violation_s":0.25,"verdict":"REPRODUCED","expected":"ANY"});
         let Value::Object(r) = r else { unreachable!() };
-        let t = gup_table(&[&r]);
+        let r: Rec<RunResult> = Rec::parse(r).unwrap();
+        let t = gup_table(&[r.gup().unwrap()]);
         let lines: Vec<&str> = t.lines().collect();
         assert_eq!(lines.len(), 3);
         assert!(lines[0].starts_with("experiment  variant"));

@@ -54,7 +54,7 @@ pub fn command(a: &QemuArgs) -> Result<i32> {
             eprintln!("xtask: warning: the plot will not be written: {e:#}");
         }
     }
-    if a.board == crate::cli::Board::Virt {
+    if a.board.spec().cpu_model == crate::board::CpuModel::Choice {
         if let Err(e) = check_cpu_model(&q, a.cpu_model()) {
             eprintln!("error: {e}");
             return Ok(EXIT_USAGE);
@@ -117,9 +117,7 @@ pub fn command(a: &QemuArgs) -> Result<i32> {
     }
     if out
         .collector
-        .kernel_errors
-        .iter()
-        .any(|(_, m)| m.contains("unknown key `memmodel`"))
+        .kernel_error_mentions("unknown key `memmodel`")
     {
         eprintln!("xtask: this kernel does not accept memmodel= yet: rerun with --memmodel none");
     }

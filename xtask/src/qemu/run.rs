@@ -1,7 +1,7 @@
 //! Running the image under QEMU with a kill timeout, streaming and parsing its console.
 
 use super::discover::Qemu;
-use crate::cli::Board;
+use crate::board::Board;
 use crate::progress::View;
 use crate::records::{parse_line, Line, Typed};
 use crate::report::Collector;
@@ -24,16 +24,22 @@ pub struct Machine {
     pub cpu: String,
 }
 
+impl Machine {
+    /// `cpus` CPUs of model `cpu` on `board`, with the board's default memory.
+    pub fn new(board: Board, cpus: u32, cpu: &str) -> Self {
+        Self {
+            board,
+            cpus,
+            memory_mib: board.spec().default_memory_mib,
+            cpu: cpu.to_string(),
+        }
+    }
+}
+
 /// QEMU's command line for `machine` booting `image` with `bootargs`.
 pub fn qemu_args(m: &Machine, image: &Path, bootargs: &str) -> Vec<String> {
-    let mut a: Vec<String> = Vec::new();
+    let mut a: Vec<String> = m.board.spec().machine_args(&m.cpu);
     let mut push = |s: &[&str]| a.extend(s.iter().map(|x| x.to_string()));
-    match m.board {
-        // gic-version=2 pinned: >8 CPUs would silently switch to GICv3.
-        Board::Virt => push(&["-M", "virt,gic-version=2", "-cpu", &m.cpu]),
-        // raspi4b has a fixed CPU model, 4 CPUs and 2 GiB.
-        Board::Rpi4 => push(&["-M", "raspi4b"]),
-    }
     push(&["-accel", ACCEL]);
     push(&[
         "-smp",
@@ -73,6 +79,30 @@ pub fn compose_bootargs(ours: &[(&str, String)], extra: &[String]) -> String {
         .collect();
     out.extend(extra.iter().cloned());
     out.join(" ")
+}
+
+/// Boot `image` once on `machine` with `pairs` as bootargs (plus the kernel deadline derived
+/// from `timeout_s`) and collect its records.
+pub fn boot(
+    qemu: &Qemu,
+    machine: Machine,
+    image: &Path,
+    pairs: &[(&str, String)],
+    timeout_s: u64,
+    show: bool,
+) -> Result<Outcome, String> {
+    let mut all: Vec<(&str, String)> = pairs.to_vec();
+    all.push(("deadline_ms", kernel_deadline_ms(timeout_s).to_string()));
+    let spec = RunSpec {
+        qemu,
+        machine,
+        image: image.to_path_buf(),
+        bootargs: compose_bootargs(&all, &[]),
+        timeout: Duration::from_secs(timeout_s),
+        show,
+        verbose: false,
+    };
+    run(&spec).map_err(|e| format!("{e:#}"))
 }
 
 /// One QEMU run.
@@ -289,12 +319,7 @@ mod tests {
 
     #[test]
     fn virt_command_line() {
-        let m = Machine {
-            board: Board::Virt,
-            cpus: 2,
-            memory_mib: 512,
-            cpu: "max".into(),
-        };
+        let m = Machine::new(Board::Virt, 2, "max");
         let a = qemu_args(&m, Path::new("/t/Image"), "run=selftest seed=1");
         assert_eq!(
             a.join(" "),
