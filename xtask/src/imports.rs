@@ -5,12 +5,14 @@
 //! module's name), paths in code and types (`crate::table::violations(r)`), and the same inside
 //! macro calls (`format!("{}", crate::x::y())`). A path resolves to the longest prefix that is a
 //! file module (`crate::qemu::run::Machine` → `qemu/run.rs`), so a re-export in `mod.rs` counts
-//! as an arrow to `mod.rs`. `mod x;` declarations are not arrows. Loops are the strongly
-//! connected components (Tarjan) with more than one file.
+//! as an arrow to `mod.rs`. `mod x;` declarations are not arrows, nor is anything under
+//! `#[cfg(test)]` (a module's tests may reach anywhere). Loops are the strongly connected
+//! components (Tarjan) with more than one file.
 //!
 //! `cargo xtask imports [SRC_DIR] [--under SUBDIR]` lists them (default: `xtask/src`) and
-//! exits 1 if there is one; a unit test asserts there is none in `xtask/src`. For the kernel:
-//! `cargo xtask imports kernel/src --under stress --under run --under mm`.
+//! exits 1 if there is one; unit tests assert there is none in `xtask/src`, nor any touching
+//! `stress/`, `run/` or `mm/` in `kernel/src` (`cargo xtask imports kernel/src --under stress
+//! --under run --under mm`), so `cargo test` (and with it `cargo xtask test`) keeps both so.
 
 use crate::cli::ImportsArgs;
 use anyhow::{bail, Result};
@@ -92,7 +94,61 @@ impl Collect {
     }
 }
 
+/// Whether a `cfg` predicate can hold only when `test` is set (`test`, `all(test, …)`,
+/// `any(…)` of such), so the item is test code.
+fn needs_test(m: &syn::Meta) -> bool {
+    let args = |l: &syn::MetaList| {
+        l.parse_args_with(
+            syn::punctuated::Punctuated::<syn::Meta, syn::Token![,]>::parse_terminated,
+        )
+        .map(|p| p.into_iter().collect::<Vec<_>>())
+        .unwrap_or_default()
+    };
+    match m {
+        syn::Meta::Path(p) => p.is_ident("test"),
+        syn::Meta::List(l) if l.path.is_ident("all") => args(l).iter().any(needs_test),
+        syn::Meta::List(l) if l.path.is_ident("any") => {
+            let a = args(l);
+            !a.is_empty() && a.iter().all(needs_test)
+        }
+        _ => false,
+    }
+}
+
+/// `#[cfg(test)]` (or a predicate that needs `test`) on an item: a module's tests may reach
+/// anywhere; they are not part of the module map.
+fn is_cfg_test(attrs: &[syn::Attribute]) -> bool {
+    attrs.iter().any(|a| {
+        a.path().is_ident("cfg") && a.parse_args::<syn::Meta>().is_ok_and(|m| needs_test(&m))
+    })
+}
+
+/// The attributes of an item, for the kinds that carry code or imports.
+fn item_attrs(i: &syn::Item) -> &[syn::Attribute] {
+    match i {
+        syn::Item::Const(x) => &x.attrs,
+        syn::Item::Enum(x) => &x.attrs,
+        syn::Item::Fn(x) => &x.attrs,
+        syn::Item::Impl(x) => &x.attrs,
+        syn::Item::Macro(x) => &x.attrs,
+        syn::Item::Mod(x) => &x.attrs,
+        syn::Item::Static(x) => &x.attrs,
+        syn::Item::Struct(x) => &x.attrs,
+        syn::Item::Trait(x) => &x.attrs,
+        syn::Item::Type(x) => &x.attrs,
+        syn::Item::Union(x) => &x.attrs,
+        syn::Item::Use(x) => &x.attrs,
+        _ => &[],
+    }
+}
+
 impl<'ast> Visit<'ast> for Collect {
+    fn visit_item(&mut self, i: &'ast syn::Item) {
+        if !is_cfg_test(item_attrs(i)) {
+            syn::visit::visit_item(self, i);
+        }
+    }
+
     fn visit_item_mod(&mut self, m: &'ast syn::ItemMod) {
         if m.content.is_some() {
             self.here.push(m.ident.to_string());
@@ -327,6 +383,73 @@ mod tests {
         let found = loops(&g);
         let text: Vec<String> = found.iter().map(|c| describe(&g, c)).collect();
         assert!(found.is_empty(), "import loops:{}", text.join("\n  --"));
+    }
+
+    /// Issue 9's rule for the kernel: no loop across files touching `stress/`, `run/` or
+    /// `mm/` (the rest of the kernel is listed by `cargo xtask imports kernel/src`).
+    #[test]
+    fn kernel_stress_run_mm_have_no_import_loop_across_files() {
+        let g = graph(&crate_src("kernel")).unwrap();
+        assert!(g.len() > 50, "found only {} files", g.len());
+        let found: Vec<_> = loops(&g)
+            .into_iter()
+            .filter(|c| {
+                c.iter()
+                    .any(|f| ["stress", "run", "mm"].iter().any(|d| f.starts_with(d)))
+            })
+            .collect();
+        let text: Vec<String> = found.iter().map(|c| describe(&g, c)).collect();
+        assert!(found.is_empty(), "import loops:{}", text.join("\n  --"));
+    }
+
+    #[test]
+    fn boot_has_no_import_loop_across_files() {
+        let g = graph(&crate_src("boot")).unwrap();
+        let found = loops(&g);
+        let text: Vec<String> = found.iter().map(|c| describe(&g, c)).collect();
+        assert!(found.is_empty(), "import loops:{}", text.join("\n  --"));
+    }
+
+    #[test]
+    fn test_code_is_not_an_arrow() {
+        let dir = std::env::temp_dir().join(format!("gupbed-cfgtest-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let w = |p: &str, s: &str| std::fs::write(dir.join(p), s).unwrap();
+        w("lib.rs", "mod a; mod b;\n");
+        w("a.rs", "use crate::b::B;\npub struct A;\n");
+        w(
+            "b.rs",
+            "pub struct B;\n#[cfg(all(test, not(loom)))] mod tests { use crate::a::A; }\n\
+             #[cfg(test)] fn t() { crate::a::A; }\n#[cfg(not(test))] fn u() { crate::a::A; }\n",
+        );
+        let g = graph(&dir).unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+        // `cfg(not(test))` is real code: b -> a stays, so a <-> b is a loop.
+        assert!(
+            g[&PathBuf::from("b.rs")].contains(&PathBuf::from("a.rs")),
+            "{g:?}"
+        );
+        assert_eq!(loops(&g).len(), 1);
+    }
+
+    #[test]
+    fn test_modules_alone_make_no_loop() {
+        let dir = std::env::temp_dir().join(format!("gupbed-cfgtest2-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let w = |p: &str, s: &str| std::fs::write(dir.join(p), s).unwrap();
+        w("lib.rs", "mod a; mod b;\n");
+        w("a.rs", "use crate::b::B;\npub struct A;\n");
+        w(
+            "b.rs",
+            "pub struct B;\n#[cfg(all(test, not(loom)))] mod tests { use crate::a::A; }\n\
+             #[cfg(test)] fn t() { crate::a::A; }\n",
+        );
+        let g = graph(&dir).unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(g[&PathBuf::from("b.rs")].is_empty(), "{g:?}");
+        assert!(loops(&g).is_empty());
     }
 
     #[test]
