@@ -410,22 +410,32 @@ mod tests {
         assert!(found.is_empty(), "import loops:{}", text.join("\n  --"));
     }
 
-    #[test]
-    fn test_code_is_not_an_arrow() {
-        let dir = std::env::temp_dir().join(format!("gupbed-cfgtest-{}", std::process::id()));
+    /// The graph of a throw-away crate made of `files` (path, text).
+    fn graph_of(tag: &str, files: &[(&str, &str)]) -> Graph {
+        let dir = std::env::temp_dir().join(format!("gupbed-{tag}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let w = |p: &str, s: &str| std::fs::write(dir.join(p), s).unwrap();
-        w("lib.rs", "mod a; mod b;\n");
-        w("a.rs", "use crate::b::B;\npub struct A;\n");
-        w(
-            "b.rs",
-            "pub struct B;\n#[cfg(all(test, not(loom)))] mod tests { use crate::a::A; }\n\
-             #[cfg(test)] fn t() { crate::a::A; }\n#[cfg(not(test))] fn u() { crate::a::A; }\n",
-        );
+        for (p, text) in files {
+            let p = dir.join(p);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, text).unwrap();
+        }
         let g = graph(&dir).unwrap();
         let _ = std::fs::remove_dir_all(&dir);
+        g
+    }
+
+    #[test]
+    fn test_code_is_not_an_arrow() {
+        let test_only = "#[cfg(all(test, not(loom)))] mod tests { use crate::a::A; }\n\
+                         #[cfg(test)] fn t() { crate::a::A; }\n";
+        let lib = ("lib.rs", "mod a; mod b;\n");
+        let a = ("a.rs", "use crate::b::B;\npub struct A;\n");
+        let g = graph_of("cfgtest", &[lib, a, ("b.rs", test_only)]);
+        assert!(g[&PathBuf::from("b.rs")].is_empty(), "{g:?}");
+        assert!(loops(&g).is_empty());
         // `cfg(not(test))` is real code: b -> a stays, so a <-> b is a loop.
+        let real = format!("{test_only}#[cfg(not(test))] fn u() {{ crate::a::A; }}\n");
+        let g = graph_of("cfgnottest", &[lib, a, ("b.rs", &real)]);
         assert!(
             g[&PathBuf::from("b.rs")].contains(&PathBuf::from("a.rs")),
             "{g:?}"
@@ -434,47 +444,27 @@ mod tests {
     }
 
     #[test]
-    fn test_modules_alone_make_no_loop() {
-        let dir = std::env::temp_dir().join(format!("gupbed-cfgtest2-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let w = |p: &str, s: &str| std::fs::write(dir.join(p), s).unwrap();
-        w("lib.rs", "mod a; mod b;\n");
-        w("a.rs", "use crate::b::B;\npub struct A;\n");
-        w(
-            "b.rs",
-            "pub struct B;\n#[cfg(all(test, not(loom)))] mod tests { use crate::a::A; }\n\
-             #[cfg(test)] fn t() { crate::a::A; }\n",
-        );
-        let g = graph(&dir).unwrap();
-        let _ = std::fs::remove_dir_all(&dir);
-        assert!(g[&PathBuf::from("b.rs")].is_empty(), "{g:?}");
-        assert!(loops(&g).is_empty());
-    }
-
-    #[test]
     fn the_checker_sees_loops() {
-        let dir = std::env::temp_dir().join(format!("gupbed-loops-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(dir.join("a")).unwrap();
-        let w = |p: &str, s: &str| std::fs::write(dir.join(p), s).unwrap();
-        w("main.rs", "mod a; mod b; mod c;\nuse b::X;\n");
-        w(
-            "a/mod.rs",
-            "pub mod inner;\npub fn f() { println!(\"{}\", crate::c::G); }\n",
+        let g = graph_of(
+            "loops",
+            &[
+                ("main.rs", "mod a; mod b; mod c;\nuse b::X;\n"),
+                (
+                    "a/mod.rs",
+                    "pub mod inner;\npub fn f() { println!(\"{}\", crate::c::G); }\n",
+                ),
+                (
+                    "a/inner.rs",
+                    "use super::super::b::X;\n#[cfg(test)] mod tests { use super::*; }\n",
+                ),
+                (
+                    "b.rs",
+                    "pub struct X;\npub fn g() -> crate::a::inner::Y { loop {} }\n",
+                ),
+                ("c.rs", "pub const G: u8 = 1;\n"),
+            ],
         );
-        w(
-            "a/inner.rs",
-            "use super::super::b::X;\n#[cfg(test)] mod tests { use super::*; }\n",
-        );
-        w(
-            "b.rs",
-            "pub struct X;\npub fn g() -> crate::a::inner::Y { todo!() }\n",
-        );
-        w("c.rs", "pub const G: u8 = 1;\n");
-        let g = graph(&dir).unwrap();
         let found = loops(&g);
-        let _ = std::fs::remove_dir_all(&dir);
         // main -> b, a/mod.rs -> c (inside a macro), a/inner.rs -> b (super::super), b -> a/inner.rs.
         assert_eq!(
             found,
