@@ -12,13 +12,22 @@ fn main() {
     if os != "none" {
         return;
     }
-    // Link base: QEMU virt loads the Image at RAM base + text_offset (0x4000_0000 + 0x20_0000);
-    // the Raspberry Pi 4 firmware loads it at 0x8_0000 (`kernel_address=0x80000`).
-    let base = if env::var_os("CARGO_FEATURE_BOARD_RPI4").is_some() {
-        0x8_0000u64
+    // Link facts per board (the code's board choice is boot/src/bsp/mod.rs; this is the
+    // linker's): (RAM base, link base). The arm64 Image header's text_offset is their
+    // difference, which QEMU honours when it loads a raw image.
+    // - QEMU virt: RAM from 0x4000_0000; 2 MiB above it leaves room for the DTB QEMU puts at
+    //   the start of RAM.
+    // - Raspberry Pi 4: RAM from 0; the firmware loads kernel8.img at 0x8_0000
+    //   (`kernel_address=0x80000`), QEMU raspi4b at RAM base + text_offset.
+    let (ram_base, base) = if env::var_os("CARGO_FEATURE_BOARD_RPI4").is_some() {
+        (0u64, 0x8_0000u64)
     } else {
-        0x4020_0000
+        (0x4000_0000, 0x4020_0000)
     };
     println!("cargo:rustc-link-arg-bins=--defsym=__gupbed_base={base:#x}");
+    println!(
+        "cargo:rustc-link-arg-bins=--defsym=__text_offset={:#x}",
+        base - ram_base
+    );
     println!("cargo:rustc-link-arg-bins=-T{}", script.display());
 }

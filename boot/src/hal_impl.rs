@@ -1,7 +1,9 @@
-//! `kernel::hal::Hal` for the boards `boot` supports (QEMU virt; the same code serves any
-//! PL011 + PSCI + GICv2 board).
+//! `kernel::hal::Hal` on AArch64 for every board: console (the board's PL011), CPU index,
+//! the generic timer's virtual counter, the exit policy, DAIF, broadcast TLB maintenance,
+//! TTBR0 and GICv2 SGIs.
 
-use crate::{cpu, exit, uart};
+use crate::arch::cpu;
+use crate::{console, exit};
 use aarch64_cpu::registers::{Readable, Writeable, CNTFRQ_EL0, CNTVCT_EL0, DAIF, TTBR0_EL1};
 use core::arch::asm;
 use core::sync::atomic::{AtomicUsize, Ordering};
@@ -26,7 +28,7 @@ impl BoardHal {
 
 impl Hal for BoardHal {
     fn console_write(&self, bytes: &[u8]) {
-        uart::write_bytes(bytes);
+        console::write_bytes(bytes);
     }
     fn cpu_id(&self) -> usize {
         cpu::index()
@@ -74,6 +76,6 @@ impl Hal for BoardHal {
         aarch64_cpu::asm::barrier::isb(aarch64_cpu::asm::barrier::SY);
     }
     fn send_sgi(&self, cpu_mask: u64, sgi: u8) -> bool {
-        crate::gic::send_sgi(cpu_mask, sgi)
+        crate::driver::gicv2::send_sgi(cpu_mask, sgi)
     }
 }

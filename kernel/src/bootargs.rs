@@ -68,7 +68,8 @@ pub const KEYS: &[Key] = &[
     Key {
         name: "exit",
         runs: Readers::Every,
-        help: "semihosting|psci: how the machine is left (psci loses the exit code)",
+        help: "semihosting|psci|halt|reset|park: how the machine is left (only semihosting passes \
+               the exit code to QEMU; the end record always carries it)",
     },
     Key {
         name: "selftest",
@@ -167,6 +168,13 @@ pub enum ExitMethod {
     Semihosting,
     /// PSCI `SYSTEM_OFF` (QEMU exits 0 whatever the code).
     Psci,
+    /// The board's power-off (PSCI `SYSTEM_OFF`; Raspberry Pi: PM watchdog into the
+    /// firmware's halt state).
+    Halt,
+    /// The board's reset (PSCI `SYSTEM_RESET`; Raspberry Pi: PM watchdog reset).
+    Reset,
+    /// Stop every CPU in place (`wfe`), the machine left running.
+    Park,
 }
 
 /// Parsed bootargs. `None` / empty means "not given": the run picks its own default.
@@ -375,8 +383,16 @@ pub fn parse(s: &str) -> Result<BootArgs, BootArgsError> {
                 let opts = [
                     ("semihosting", ExitMethod::Semihosting),
                     ("psci", ExitMethod::Psci),
+                    ("halt", ExitMethod::Halt),
+                    ("reset", ExitMethod::Reset),
+                    ("park", ExitMethod::Park),
                 ];
-                args.exit = Some(choice(key, value, &opts, "semihosting, psci")?);
+                args.exit = Some(choice(
+                    key,
+                    value,
+                    &opts,
+                    "semihosting, psci, halt, reset, park",
+                )?);
             }
             "memmodel" => {
                 let opts = [
@@ -480,6 +496,19 @@ mod tests {
             "exit" => "semihosting",
             "memmodel" => "tso",
             _ => "12",
+        }
+    }
+
+    #[test]
+    fn exit_methods() {
+        for (v, m) in [
+            ("semihosting", ExitMethod::Semihosting),
+            ("psci", ExitMethod::Psci),
+            ("halt", ExitMethod::Halt),
+            ("reset", ExitMethod::Reset),
+            ("park", ExitMethod::Park),
+        ] {
+            assert_eq!(parse(&alloc::format!("exit={v}")).unwrap().exit, Some(m));
         }
     }
 
@@ -635,7 +664,7 @@ mod tests {
             "pcp=none",
             "init_order=x",
             "selftest",
-            "exit=halt",
+            "exit=poweroff",
         ] {
             assert!(
                 matches!(parse(bad), Err(BootArgsError::BadValue { .. })),

@@ -1,9 +1,15 @@
-//! GICv2: just enough for software-generated interrupts (the V1i shootdown handshake).
+//! GICv2 (QEMU virt's `arm,cortex-a15-gic`, the Raspberry Pi 4's GIC-400): just enough for
+//! software-generated interrupts (the V1i shootdown handshake).
 //!
-//! The distributor (`GICD`, the DTB's first `reg` range) and each CPU's interface (`GICC`, the
-//! second) are set up during bring-up with PSTATE.I still masked; CPUs unmask IRQs only for
-//! the `gup` rows (`kernel::ipi`). On QEMU virt without `secure=on` the GIC has no security
-//! extensions: every interrupt is group 0, signalled as IRQ (GICC_CTLR.FIQEn = 0).
+//! The distributor (`GICD`) and each CPU's interface (`GICC`) are set up during bring-up with
+//! PSTATE.I still masked; CPUs unmask IRQs only for the `gup` rows (`kernel::ipi`).
+//!
+//! Security: QEMU's GICs (virt without `secure=on`, raspi4b) have no security extensions:
+//! every interrupt is group 0 and `GICC_CTLR.FIQEn = 0` signals it as IRQ. On a real Pi 4 the
+//! firmware's armstub (EL3) puts every interrupt in group 1 (non-secure) before dropping to
+//! EL2; from the non-secure side bit 0 of `GICD_CTLR`/`GICC_CTLR` is EnableGrp1 and the other
+//! bits written here are ignored, and non-secure priority writes are folded into the lower
+//! half (0x80 becomes 0xC0, still above the 0xFF mask). Either way the SGI arrives as an IRQ.
 //!
 //! Only SGI [`kernel::ipi::SGI_SHOOTDOWN`] is enabled; any other interrupt is a fatal fault.
 

@@ -4,10 +4,13 @@
 //! Everything else is fatal: the handler prints a fault report and a `fault` record and ends
 //! the run with exit code 3.
 //!
-//! Special case: a semihosting call (`hlt #0xf000`) that traps because QEMU runs without
-//! `-semihosting` is not a fault: [`crate::exit`] falls back to PSCI `SYSTEM_OFF`.
+//! Special case: a semihosting call (`hlt #0xf000`) that traps because semihosting is not
+//! available (QEMU without `-semihosting`, real hardware) is not a fault: [`crate::exit`]
+//! halts the board instead.
 
-use crate::{cpu, exit, gic, uart};
+use super::cpu;
+use crate::driver::gicv2 as gic;
+use crate::{console, exit};
 use core::arch::global_asm;
 use core::sync::atomic::{AtomicBool, Ordering};
 use kernel::rt::fault::{self, FaultInfo};
@@ -156,12 +159,12 @@ extern "C" fn gupbed_exception_handler(frame: &mut Frame, vector: u64) {
                     &mut line,
                     format_args!("\n*** gupbed: cpu {cpu}: unexpected interrupt id {id}\n"),
                 );
-                uart::write_bytes(line.as_bytes());
+                console::write_bytes(line.as_bytes());
                 vector_name = "IRQ, current EL with SPx (unexpected interrupt id)";
             }
         }
     } else {
-        exit::maybe_semihosting_trap(frame.elr, frame.esr);
+        exit::on_exception(frame.elr, frame.esr);
     }
     let info = FaultInfo {
         cpu,
@@ -177,8 +180,8 @@ extern "C" fn gupbed_exception_handler(frame: &mut Frame, vector: u64) {
     // this CPU writes its own flag.
     let slot = &IN_FAULT[cpu % MAX_CPUS];
     if slot.load(Ordering::Relaxed) {
-        uart::write_bytes(b"\n*** gupbed: fault inside the fault path; leaving\n");
-        let mut sink = |b: &[u8]| uart::write_bytes(b);
+        console::write_bytes(b"\n*** gupbed: fault inside the fault path; leaving\n");
+        let mut sink = |b: &[u8]| console::write_bytes(b);
         fault::write_report(&info, &mut sink);
         exit::leave(kernel::rt::exit::code::FAULT);
     }
@@ -187,7 +190,7 @@ extern "C" fn gupbed_exception_handler(frame: &mut Frame, vector: u64) {
         fault::fatal(&info);
     }
     // Before the MMU / hal: raw UART, no records of the run machinery.
-    let mut sink = |b: &[u8]| uart::write_bytes(b);
+    let mut sink = |b: &[u8]| console::write_bytes(b);
     fault::write_report(&info, &mut sink);
     fault::write_end(kernel::rt::exit::code::FAULT, &mut sink);
     exit::leave(kernel::rt::exit::code::FAULT)

@@ -1,28 +1,10 @@
-//! PSCI through SMCCC (HVC or SMC, whichever the DTB's `/psci` node names) and the secondary
-//! CPU bring-up built on `CPU_ON`.
+//! PSCI through SMCCC (HVC or SMC, whichever the DTB's `/psci` node names): `CPU_ON` for
+//! secondaries whose `enable-method` is "psci", `SYSTEM_OFF` / `SYSTEM_RESET` for the exit.
 
+pub use crate::firmware::Conduit;
 use core::sync::atomic::{AtomicU8, Ordering};
 use smccc::psci;
 use smccc::{Hvc, Smc};
-
-/// How PSCI calls are made.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Conduit {
-    /// `hvc #0` (QEMU virt at EL1).
-    Hvc,
-    /// `smc #0` (QEMU virt with `virtualization=on`, firmware at EL3).
-    Smc,
-}
-
-impl Conduit {
-    /// The DTB spelling.
-    pub fn name(self) -> &'static str {
-        match self {
-            Conduit::Hvc => "hvc",
-            Conduit::Smc => "smc",
-        }
-    }
-}
 
 const NONE: u8 = 0;
 const HVC: u8 = 1;
@@ -65,6 +47,15 @@ pub fn cpu_on(target: u64, entry: u64, context: u64) -> Result<(), psci::error::
         Some(Conduit::Smc) => psci::cpu_on::<Smc>(target, entry, context),
         None => Err(psci::error::Error::NotSupported),
     }
+}
+
+/// `SYSTEM_RESET`; returns only if there is no PSCI or the call failed.
+pub fn system_reset() {
+    let _ = match conduit() {
+        Some(Conduit::Hvc) => psci::system_reset::<Hvc>(),
+        Some(Conduit::Smc) => psci::system_reset::<Smc>(),
+        None => Ok(()),
+    };
 }
 
 /// `SYSTEM_OFF`; returns only if there is no PSCI or the call failed.
