@@ -79,15 +79,23 @@ fn early_boot(x0: u64, entry_el: u64) -> Early {
     );
 
     // Identity map: RAM Normal WB, the rest of the low 4 GiB Device-nGnRE, built by
-    // kernel::mm::pgtable into pages bump-allocated right after the image.
-    let Some((_, ram_end)) = p.memory.around(img_start) else {
+    // kernel::mm::pgtable into pages bump-allocated from free RAM: right after the image if
+    // there is room (a loader may put the DTB there: the arm64 boot protocol only keeps it
+    // out of the image's `image_size`), else the first free range big enough.
+    if p.memory.around(img_start).is_none() {
         early_fatal("the image is not inside any RAM range of the machine description")
+    }
+    let mut taken = p.reserved;
+    taken.push((img_start, img_end));
+    let free = ranges::subtract(p.memory.as_slice(), taken.as_slice());
+    let Some((t_start, t_end)) = free.first_fit_from(img_end, EARLY_TABLES_MAX) else {
+        early_fatal("no free RAM range can hold the early translation tables")
     };
-    let tables_end = (img_end + EARLY_TABLES_MAX).min(ram_end);
-    // SAFETY: [img_end, tables_end) is RAM after the image (inside the RAM range holding the
-    // image), unused by anything; identity-mapped once the MMU is on, and kept out of the free
-    // ranges given to mm.
-    let bump = unsafe { BumpTableAlloc::new(img_end, tables_end) };
+    // SAFETY: [t_start, t_start + EARLY_TABLES_MAX) is RAM outside the image and everything
+    // the description reserves (DTB included), unused by anything; identity-mapped once the
+    // MMU is on, and kept out of the free ranges given to mm.
+    let bump =
+        unsafe { BumpTableAlloc::new(t_start, t_start + EARLY_TABLES_MAX.min(t_end - t_start)) };
     let device = ranges::device_holes(p.memory.as_slice());
     let root = match build_identity_map(
         &bump as &dyn PgtableAlloc,
@@ -156,17 +164,18 @@ extern "C" fn boot_primary_main(x0: u64, entry_el: u64) -> ! {
         kernel::rt::exit::usage_error("platform", &msg);
     }
 
-    // Free RAM for mm: everything but the image (with its early tables) and what the
-    // description reserves (DTB, /memreserve/, reserved-memory, the board's low holes).
-    let (img_start, _) = layout::image();
+    // Free RAM for mm: everything but the image, its early tables and what the description
+    // reserves (DTB, /memreserve/, reserved-memory, the board's low holes).
+    let (img_start, img_end) = layout::image();
     let mut holes = p.reserved;
-    holes.push((img_start, tables.1));
+    holes.push((img_start, img_end));
+    holes.push(tables);
     if let Source::Atags(a) = p.source {
         holes.push((a, a + 4096));
     }
     let free = ranges::subtract(p.memory.as_slice(), holes.as_slice());
     let free_bytes = free.bytes();
-    print_memory(&p, &free, (img_start, tables.1));
+    print_memory(&p, &free, (img_start, img_end), tables);
     let free: Vec<PhysRange> = free
         .as_slice()
         .iter()
@@ -184,17 +193,19 @@ extern "C" fn boot_primary_main(x0: u64, entry_el: u64) -> ! {
     kernel::run::dispatch::main(0, brought.online, cpu::info(entry_el))
 }
 
-fn print_memory(p: &Platform, free: &Ranges, image: Range) {
+fn print_memory(p: &Platform, free: &Ranges, image: Range, tables: Range) {
     let mut line = kernel::console::LineBuf::new();
     for (i, r) in free.as_slice().iter().enumerate() {
         let sep = if i == 0 { "" } else { ", " };
         let _ = core::fmt::Write::write_fmt(&mut line, format_args!("{sep}{:#x}..{:#x}", r.0, r.1));
     }
     kernel::kprintln!(
-        "gupbed: RAM {} MiB; image and early tables {:#x}..{:#x}; {} reserved ranges; free {} MiB: {}",
+        "gupbed: RAM {} MiB; image {:#x}..{:#x}, early tables {:#x}..{:#x}; {} reserved ranges; free {} MiB: {}",
         p.memory.bytes() >> 20,
         image.0,
         image.1,
+        tables.0,
+        tables.1,
         p.reserved.as_slice().len(),
         free.bytes() >> 20,
         core::str::from_utf8(line.as_bytes()).unwrap_or("?")

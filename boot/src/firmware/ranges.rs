@@ -70,6 +70,16 @@ impl Ranges {
         self.as_slice().iter().map(|(s, e)| e - s).sum()
     }
 
+    /// The first range of at least `size` bytes starting at or above `from` (lowest start),
+    /// else the lowest such range below it.
+    pub fn first_fit_from(&self, from: u64, size: u64) -> Option<Range> {
+        self.as_slice()
+            .iter()
+            .copied()
+            .filter(|&(s, e)| e - s >= size)
+            .min_by_key(|&(s, _)| (s < from, s))
+    }
+
     /// The range that holds `addr`, if any.
     pub fn around(&self, addr: u64) -> Option<Range> {
         self.as_slice()
@@ -177,6 +187,34 @@ mod tests {
         );
         assert!(dev.around(0xfe20_1000).is_some(), "UART0 is Device");
         assert!(dev.around(0xff84_1000).is_some(), "GIC-400 is Device");
+    }
+
+    #[test]
+    fn early_tables_go_after_the_image_but_not_over_the_dtb() {
+        // Image 0x8_0000..0x117_e000; a loader put the DTB right after it (allowed: only
+        // image_size is off limits), at 0x117_e000..0x118_6000.
+        let ram = [(0, 0x3c00_0000)];
+        let holes = [
+            (0, 0x8_0000),
+            (0x8_0000, 0x117_e000),
+            (0x117_e000, 0x118_5800),
+        ];
+        let free = subtract(&ram, &holes);
+        assert_eq!(
+            free.first_fit_from(0x117_e000, 2 << 20),
+            Some((0x118_6000, 0x3c00_0000))
+        );
+        // Not enough room above: the lowest range below that fits.
+        let free = subtract(&[(0, 0x20_0000), (0x100_0000, 0x110_0000)], &[(0, 0x1000)]);
+        assert_eq!(
+            free.first_fit_from(0x100_0000, 0x10_0000),
+            Some((0x100_0000, 0x110_0000))
+        );
+        assert_eq!(
+            free.first_fit_from(0x200_0000, 0x10_0000),
+            Some((0x1000, 0x20_0000))
+        );
+        assert_eq!(free.first_fit_from(0, 0x40_0000), None);
     }
 
     #[test]
