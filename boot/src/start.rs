@@ -1,10 +1,12 @@
 //! The boot CPU's path from `_start` to the run, the same for every board (the board's part
 //! is behind [`crate::bsp::Current`]).
 //!
-//! [`early_boot`] is everything done with the MMU off: describe the machine, set up the
-//! console, build the identity map, turn the MMU on. Nothing in it may use exclusives
+//! [`early_boot`] is everything done with the MMU off: set up the console, describe the
+//! machine, build the identity map, turn the MMU on. Nothing in it may use exclusives
 //! (`ldxr`/`stxr`: locks, `fetch_add`, the heap): on real hardware they fault or fail on
-//! non-cacheable memory (`cargo xtask test` checks its call graph in the image).
+//! non-cacheable memory (`cargo xtask test` checks its call graph in the image). Nor may it
+//! access memory unaligned (Device memory faults on that): the `aarch64-unknown-none-softfloat`
+//! target compiles everything, `core` and `compiler_builtins` included, with `+strict-align`.
 //! [`boot_primary_main`] continues with the MMU and caches on.
 
 use crate::arch::{cpu, mmu};
@@ -57,14 +59,15 @@ struct Early {
 #[inline(never)]
 fn early_boot(x0: u64, entry_el: u64) -> Early {
     let (img_start, img_end) = layout::image();
+    Current::early_devices(&CONSOLE);
     let p = match Current::describe(x0, (img_start, img_end)) {
         Ok(p) => p,
         Err(msg) => early_fatal(msg),
     };
-    if let Some(u) = p.uart {
+    if let Some(u) = p.uart.filter(|&u| u as usize != CONSOLE.base()) {
+        CONSOLE.flush();
         CONSOLE.set_base(u as usize);
     }
-    Current::early_devices(&p, &CONSOLE);
     psci::set_conduit(p.psci);
     let at = match p.source {
         Source::Dtb((a, _)) | Source::Atags(a) => a,

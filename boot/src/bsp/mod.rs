@@ -24,8 +24,9 @@ pub trait Board {
     /// board's facts filling the gaps. `image` is the loaded image's range. `Err` refuses to
     /// boot with that message.
     fn describe(x0: u64, image: Range) -> Result<Platform, &'static str>;
-    /// Device set-up before anything is printed (MMU off: plain MMIO only).
-    fn early_devices(p: &Platform, console: &Pl011);
+    /// Device set-up for the console, first thing (MMU off: plain MMIO only), so that even a
+    /// refused machine description is reported.
+    fn early_devices(console: &Pl011);
     /// Power off / halt for good.
     fn halt() -> !;
     /// Reset (reboot) the machine.

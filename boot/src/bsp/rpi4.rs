@@ -86,7 +86,7 @@ impl Board for Rpi4 {
         Ok(p)
     }
 
-    fn early_devices(_p: &Platform, console: &Pl011) {
+    fn early_devices(console: &Pl011) {
         Bcm2711Gpio::new(BCM2711_GPIO_BASE).route_uart0();
         console.init(UART_CLOCK_HZ, BAUD);
     }

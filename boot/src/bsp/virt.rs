@@ -43,7 +43,7 @@ impl Board for Virt {
         Ok(p)
     }
 
-    fn early_devices(_p: &Platform, _console: &Pl011) {
+    fn early_devices(_console: &Pl011) {
         // QEMU's PL011 transmits without set-up; nothing else needs pins or clocks.
     }
 
