@@ -50,7 +50,7 @@ pub fn matches<'a>(syms: &'a BTreeMap<String, String>, query: &str) -> Vec<(&'a 
     }
 }
 
-fn objdump() -> Result<std::path::PathBuf> {
+pub fn objdump() -> Result<std::path::PathBuf> {
     if let Some(p) = util::which("llvm-objdump") {
         return Ok(p);
     }

@@ -12,6 +12,7 @@ mod image;
 mod imports;
 mod loom;
 mod plot;
+mod premmu;
 mod progress;
 mod qemu;
 mod records;

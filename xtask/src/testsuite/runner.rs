@@ -78,6 +78,12 @@ pub fn command(a: &TestArgs) -> Result<i32> {
                 now,
                 crate::disasm::barrier_checks(&i.elf),
             );
+            let now = Instant::now();
+            t.record(
+                "no exclusives before the MMU is on",
+                now,
+                crate::premmu::check(&i.elf).map(|s| println!("     {s}")),
+            );
             Some(i)
         }
         Err(e) => {
@@ -140,6 +146,8 @@ fn host_steps(t: &mut Tally) {
         "kernel",
         "-p",
         "xtask",
+        "-p",
+        "boot",
         "--all-targets",
         "--",
         "-D",
