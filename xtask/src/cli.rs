@@ -37,6 +37,8 @@ pub enum Cmd {
     Qemu(QemuArgs),
     /// Parse a captured serial log (QEMU or real hardware) into the table / JSON report.
     Report(ReportArgs),
+    /// Write an SD-card folder for a Raspberry Pi 4 (kernel8.img, config.txt, cmdline.txt).
+    Rpi4(Rpi4Args),
     /// Everything CI checks: host tests, clippy, fmt, loom, image build, QEMU cases.
     Test(TestArgs),
     /// Run the loom models of the kernel's lockless code (kernel/tests/loom_models.rs).
@@ -362,6 +364,23 @@ pub fn validate_bootarg_token(t: &str) -> Result<(), String> {
         return bad("missing key before '='");
     }
     Ok(())
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct Rpi4Args {
+    /// Folder to write (default target/rpi4-sd).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Length of the campaign: the suite's rows share this time (per-row `time_ms=`).
+    #[arg(long, default_value_t = 8.0)]
+    pub hours: f64,
+    /// Copy start4.elf, fixup4.dat, bcm2711-rpi-4-b.dtb (and overlays/disable-bt.dtbo) from
+    /// this folder (the Raspberry Pi firmware repository's `boot/`).
+    #[arg(long)]
+    pub firmware: Option<PathBuf>,
+    /// Bootargs (`key=value` tokens) after `--`, on top of the campaign's (e.g. `run=selftest`).
+    #[arg(last = true)]
+    pub bootargs: Vec<String>,
 }
 
 #[derive(Args, Debug, Clone)]

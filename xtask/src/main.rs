@@ -17,6 +17,7 @@ mod progress;
 mod qemu;
 mod records;
 mod report;
+mod rpi4;
 mod setup;
 mod stats;
 mod table;
@@ -59,6 +60,7 @@ fn dispatch(cmd: Cmd) -> anyhow::Result<i32> {
         }
         Cmd::Qemu(a) => qemu::command(&a),
         Cmd::Report(a) => qemu::report_command(&a),
+        Cmd::Rpi4(a) => rpi4::command(&a),
         Cmd::Test(a) => testsuite::command(&a),
         Cmd::Loom => loom::command(),
         Cmd::Bench(a) => bench::command(&a),
