@@ -93,6 +93,9 @@ pub fn command(a: &QemuArgs) -> Result<i32> {
     if let Some(m) = a.memmodel().bootarg(a.effective_run()) {
         ours.push(("memmodel", m.to_string()));
     }
+    // QEMU runs with -semihosting, whose exit carries the kernel's code; the Pi image's own
+    // default (the PM watchdog halt) would make QEMU exit 0 whatever the run found.
+    ours.push(("exit", "semihosting".to_string()));
     let bootargs = run::compose_bootargs(&ours, &a.bootargs);
     eprintln!("xtask: seed {seed} (replay with --seed {seed})");
     let spec = RunSpec {
