@@ -20,7 +20,7 @@
 //!   every interrupt in group 1.
 //! - Exit: no semihosting on hardware; the PM watchdog halts (default) or resets the board.
 
-use super::{atags_at, dtb_at, Board};
+use super::board::{atags_at, dtb_at, Board};
 use crate::driver::bcm2711_gpio::{Bcm2711Gpio, BCM2711_GPIO_BASE};
 use crate::driver::bcm2711_pm::{Bcm2711Pm, BCM2711_PM_BASE};
 use crate::driver::pl011::Pl011;

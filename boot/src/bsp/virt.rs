@@ -3,7 +3,7 @@
 //! HVC, or SMC with `virtualization=on`). A raw image gets the DTB's address in x0; an ELF
 //! gets x0 = 0 and finds the DTB at the start of RAM.
 
-use super::{dtb_at, Board};
+use super::board::{dtb_at, Board};
 use crate::driver::pl011::Pl011;
 use crate::driver::psci;
 use crate::firmware::ranges::Range;
