@@ -271,5 +271,6 @@ fn report_platform(
         .str("psci", conduit)
         .u64("uart", CONSOLE.base() as u64)
         .str("exit", exit::method_name())
+        .str("bootargs", kernel_bootargs(p.bootargs))
         .emit();
 }

@@ -81,7 +81,6 @@ const RPI4: BoardSpec = BoardSpec {
 
 impl Board {
     /// Every board.
-    #[cfg(test)]
     pub const ALL: [Board; 2] = [Board::Virt, Board::Rpi4];
 
     pub fn spec(self) -> &'static BoardSpec {

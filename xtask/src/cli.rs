@@ -1,6 +1,7 @@
 //! Command line: subcommands, flags and the checks made before anything is built or started.
 
 use crate::board::{Board, CpuModel, DEFAULT_CPU};
+use crate::qemu::accel::{Accel, Host};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
@@ -193,6 +194,10 @@ pub struct QemuArgs {
     /// Board / QEMU machine.
     #[arg(long, value_enum, default_value = "virt")]
     pub board: Board,
+    /// How QEMU runs the guest: `tcg` (emulation, any host) or `kvm` (the host's own Arm cores:
+    /// arm64 Linux hosts with /dev/kvm only; `virt` with `-cpu host`).
+    #[arg(long, value_enum, default_value = "tcg")]
+    pub accel: Accel,
     /// Also print the raw record lines.
     #[arg(long, short)]
     pub verbose: bool,
@@ -236,6 +241,14 @@ impl QemuArgs {
     /// Checks that need no QEMU and no image: made before anything is built or started.
     pub fn validate(&self) -> Result<(), String> {
         let spec = self.board.spec();
+        // First: on a host that cannot run KVM nothing else matters.
+        self.accel.check_host(spec.name, Host::this())?;
+        if self.accel == Accel::Kvm && self.cpu.as_deref().is_some_and(|c| c != "host") {
+            return Err(format!(
+                "--cpu {}: with --accel kvm the guest runs on the host's CPU (-cpu host)",
+                self.cpu_model()
+            ));
+        }
         let cpus = self.cpus();
         spec.check_cpus(cpus)?;
         spec.check_memory(self.memory_mib())?;

@@ -101,6 +101,14 @@ pub enum Typed {
 #[derive(Debug, Clone, PartialEq, Deserialize, Default)]
 pub struct Platform {
     pub board: Option<String>,
+    /// Where boot's machine description came from: `dtb`, `atags` or `board-facts`.
+    pub firmware: Option<String>,
+    /// How the secondaries were started: `psci`, `spin-table`, `mixed` or `none`.
+    pub cpu_release: Option<String>,
+    /// How the machine is left (`exit=`): `semihosting`, `psci`, `halt`, `reset`, `park`.
+    pub exit: Option<String>,
+    /// The bootargs the kernel parsed (after the firmware's prefix, on a Pi).
+    pub bootargs: Option<String>,
     pub cpu_model: Option<String>,
     pub cpus_expected: Option<u64>,
     pub cpus_online: Option<u64>,

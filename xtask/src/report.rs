@@ -42,6 +42,9 @@ pub struct Collector {
     pub ipis: Vec<Rec<Ipi>>,
     pub end: Option<(bool, i64)>,
     pub malformed: Vec<(String, String)>,
+    /// A captured log's last line when it is an unfinished record: where the capture was cut
+    /// (see [`collect_log`]).
+    pub log_cut: Option<String>,
     pub last_progress: Option<String>,
     pub last_line: Option<String>,
     pub records: usize,
@@ -101,6 +104,29 @@ impl Collector {
     pub fn kernel_error_mentions(&self, text: &str) -> bool {
         self.errors.iter().any(|e| e.message.contains(text))
     }
+}
+
+/// Parse a captured console log (a serial capture from a board, or `--log` of a QEMU run)
+/// with the same parser as a live run. A log cut short mid-line (power lost, capture stopped)
+/// ends in an unfinished record: that line is where the log was cut, not a malformed record.
+/// Every record before it counts, so every row that finished is reported.
+pub fn collect_log(text: &str) -> Collector {
+    let mut c = Collector::default();
+    let lines: Vec<&str> = text.lines().collect();
+    let last = lines.iter().rposition(|l| !l.trim().is_empty());
+    for (i, l) in lines.iter().enumerate() {
+        let parsed = crate::records::parse_line(l);
+        if Some(i) == last {
+            if let Line::Malformed { line, reason } = &parsed {
+                if reason.contains("EOF while parsing") {
+                    c.log_cut = Some(line.clone());
+                    continue;
+                }
+            }
+        }
+        c.feed(&parsed);
+    }
+    c
 }
 
 /// One progress line for humans: `gup V1: 500/1000 (50%) 3.2 s`.
@@ -208,6 +234,25 @@ pub fn verdict(c: &Collector, source: Source, expect: bool) -> Verdict {
         }
     );
     match c.end {
+        None if source == Source::Log => {
+            // A capture cut short (a night's campaign, the power gone): say so, with what it
+            // still holds.
+            let mut msg = format!(
+                "the log ends before the run's `end` record: cut short after {} finished \
+                 result row(s), all reported",
+                c.results.len()
+            );
+            if let Some(p) = &c.last_progress {
+                msg.push_str(&format!("; last progress: {p}"));
+            }
+            if let Some(l) = &c.log_cut {
+                msg.push_str(&format!("; unfinished last line: {l}"));
+            }
+            problems.push(Problem::host("cut_short", msg));
+            if code == 0 {
+                code = EXIT_PROTOCOL;
+            }
+        }
         None if !timed_out => {
             problems.push(Problem::host(
                 "no_end",
@@ -284,6 +329,19 @@ pub struct HostInfo {
     pub duration_s: f64,
 }
 
+/// What a captured log tells about the host side: the bootargs, from the kernel's `platform`
+/// record (no QEMU version, accelerator or duration: the log may come from a board).
+pub fn log_host_info(c: &Collector) -> HostInfo {
+    HostInfo {
+        bootargs: c
+            .platform
+            .as_ref()
+            .and_then(|p| p.view.bootargs.clone())
+            .unwrap_or_default(),
+        ..Default::default()
+    }
+}
+
 /// Build the JSON report (stable keys, README "JSON report").
 pub fn json_report(c: &Collector, v: &Verdict, host: &HostInfo) -> Value {
     let p = c.platform.as_ref().map(|p| &p.view);
@@ -343,6 +401,103 @@ mod tests {
         );
         let p = c.last_progress.unwrap();
         assert!(p.starts_with("x: 18446744073709551615/3 ("), "{p}");
+    }
+
+    /// A console log of QEMU raspi4b running the Pi image (`cargo xtask qemu --board rpi4
+    /// --run gup --seed 42 --log ... -- variant=V0,V1,V6 iters=1500`): CRLF line ends, as a
+    /// serial capture has them.
+    const RASPI4B_LOG: &str = include_str!("../testdata/raspi4b-gup.log");
+
+    #[test]
+    fn raspi4b_serial_log_reports_like_the_live_run() {
+        assert!(
+            RASPI4B_LOG.contains("\r\n"),
+            "the fixture keeps the serial CRLFs"
+        );
+        let c = collect_log(RASPI4B_LOG);
+        let v = verdict(&c, Source::Log, true);
+        assert_eq!((v.exit_code, v.passed), (0, true), "{:?}", v.problems);
+        assert!(c.malformed.is_empty() && c.log_cut.is_none());
+        let p = &c.platform.as_ref().expect("platform").view;
+        assert_eq!(p.board.as_deref(), Some("rpi4"));
+        assert_eq!(p.cpu_release.as_deref(), Some("spin-table"));
+        assert_eq!(
+            (p.cpus_online, p.mmu, p.dcache),
+            (Some(4), Some(true), Some(true))
+        );
+        let rows: Vec<(String, String)> = c
+            .gup_rows()
+            .map(|(_, g)| (g.variant.clone().unwrap(), g.verdict.to_string()))
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                ("V0".to_string(), "CLEAN".to_string()),
+                ("V1".into(), "REPRODUCED".into()),
+                ("V6".into(), "REPRODUCED".into())
+            ]
+        );
+        let host = log_host_info(&c);
+        assert!(
+            host.bootargs.starts_with("run=gup seed=42"),
+            "{}",
+            host.bootargs
+        );
+        let j = json_report(&c, &v, &host);
+        assert_eq!(j["runs"].as_array().unwrap().len(), 3);
+        assert_eq!(j["platform"]["board"], "rpi4");
+        assert_eq!(j["exit_code"], 0);
+    }
+
+    #[test]
+    fn a_log_cut_short_still_reports_every_finished_row() {
+        // Cut after the second `result` record, in the middle of the next line.
+        let lines: Vec<&str> = RASPI4B_LOG.split_inclusive('\n').collect();
+        let second = lines
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| l.contains("\"rec\":\"result\""))
+            .nth(1)
+            .map(|(i, _)| i)
+            .unwrap();
+        let mut cut: String = lines[..=second].concat();
+        let next = lines[second + 1..]
+            .iter()
+            .find(|l| l.starts_with("@gupbed"))
+            .unwrap();
+        cut.push_str(&next[..next.len() / 2]);
+        let c = collect_log(&cut);
+        assert_eq!(c.results.len(), 2);
+        assert!(
+            c.malformed.is_empty(),
+            "the unfinished line is the cut, not a bad record"
+        );
+        assert!(c.log_cut.is_some());
+        let v = verdict(&c, Source::Log, false);
+        assert_eq!((v.exit_code, v.passed), (EXIT_PROTOCOL, false));
+        let p = v
+            .problems
+            .iter()
+            .find(|p| p.kind == "cut_short")
+            .expect("cut_short");
+        assert!(
+            p.message.contains("after 2 finished result row(s)"),
+            "{}",
+            p.message
+        );
+        let j = json_report(&c, &v, &HostInfo::default());
+        let variants: Vec<&str> = j["runs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["variant"].as_str().unwrap())
+            .collect();
+        assert_eq!(variants, ["V0", "V1"]);
+        // A garbled line in the middle is still a malformed record.
+        let garbled = RASPI4B_LOG.replacen("{\"rec\":\"audit\"", "{\"rec\":\"audit", 1);
+        let c = collect_log(&garbled);
+        assert_eq!(c.malformed.len(), 1);
+        assert!(c.log_cut.is_none());
     }
 
     fn collect(log: &str) -> Collector {

@@ -68,10 +68,8 @@ fn prove(q: &discover::Qemu, image: PathBuf, timeout_s: u64) -> Result<i32> {
     let spec = run::RunSpec {
         qemu: q,
         machine: run::Machine {
-            board: Board::Virt,
-            cpus: PROOF_CPUS,
             memory_mib: 512,
-            cpu: "cortex-a72".into(),
+            ..run::Machine::new(Board::Virt, PROOF_CPUS, "cortex-a72")
         },
         image,
         bootargs,

@@ -1,12 +1,12 @@
 //! QEMU: discovery, installation, running; and the `qemu` / `report` commands.
 
+pub mod accel;
 pub mod discover;
 pub mod install;
 pub mod run;
 
 use crate::cli::{QemuArgs, ReportArgs};
 use crate::image::{self, BuildOpts};
-use crate::records::parse_line;
 use crate::report::{self, Collector, HostInfo, Source, Verdict};
 use crate::{plot, table};
 use anyhow::{Context, Result};
@@ -54,7 +54,7 @@ pub fn command(a: &QemuArgs) -> Result<i32> {
             eprintln!("xtask: warning: the plot will not be written: {e:#}");
         }
     }
-    if a.board.spec().cpu_model == crate::board::CpuModel::Choice {
+    if a.accel == accel::Accel::Tcg && a.board.spec().cpu_model == crate::board::CpuModel::Choice {
         if let Err(e) = check_cpu_model(&q, a.cpu_model()) {
             eprintln!("error: {e}");
             return Ok(EXIT_USAGE);
@@ -93,19 +93,21 @@ pub fn command(a: &QemuArgs) -> Result<i32> {
     if let Some(m) = a.memmodel().bootarg(a.effective_run()) {
         ours.push(("memmodel", m.to_string()));
     }
-    // QEMU runs with -semihosting, whose exit carries the kernel's code; the Pi image's own
-    // default (the PM watchdog halt) would make QEMU exit 0 whatever the run found.
-    ours.push(("exit", "semihosting".to_string()));
+    // QEMU's exit status carries the kernel's code only through semihosting (TCG); the Pi
+    // image's own default (the PM watchdog halt) would make QEMU exit 0 whatever the run found.
+    let machine = Machine {
+        board: a.board,
+        cpus: a.cpus(),
+        memory_mib: a.memory_mib(),
+        cpu: a.cpu_model().to_string(),
+        accel: a.accel,
+    };
+    ours.push(machine.exit_bootarg());
     let bootargs = run::compose_bootargs(&ours, &a.bootargs);
     eprintln!("xtask: seed {seed} (replay with --seed {seed})");
     let spec = RunSpec {
         qemu: &q,
-        machine: Machine {
-            board: a.board,
-            cpus: a.cpus(),
-            memory_mib: a.memory_mib(),
-            cpu: a.cpu_model().to_string(),
-        },
+        machine,
         image: img.raw.clone(),
         bootargs: bootargs.clone(),
         timeout: Duration::from_secs(a.timeout),
@@ -124,10 +126,16 @@ pub fn command(a: &QemuArgs) -> Result<i32> {
     {
         eprintln!("xtask: this kernel does not accept memmodel= yet: rerun with --memmodel none");
     }
+    // Without semihosting (KVM) QEMU exits 0 after the kernel's PSCI SYSTEM_OFF whatever the
+    // run found: the kernel's code is in its `end` record.
+    let exit = match (a.accel.semihosting(), out.exit, out.collector.end) {
+        (false, Some(0), Some((_, code))) => Some(code as i32),
+        _ => out.exit,
+    };
     let mut v = report::verdict(
         &out.collector,
         Source::Qemu {
-            exit: out.exit,
+            exit,
             timed_out: out.timed_out,
         },
         a.expect,
@@ -139,7 +147,7 @@ pub fn command(a: &QemuArgs) -> Result<i32> {
     }
     let host = HostInfo {
         qemu_version: Some(q.version.to_string()),
-        accel: Some(run::ACCEL.into()),
+        accel: Some(a.accel.qemu_value().into()),
         bootargs,
         duration_s: out.duration.as_secs_f64(),
     };
@@ -194,15 +202,9 @@ pub fn report_command(a: &ReportArgs) -> Result<i32> {
     let text =
         std::fs::read(&a.logfile).with_context(|| format!("reading {}", a.logfile.display()))?;
     let text = String::from_utf8_lossy(&text);
-    let mut c = Collector::default();
-    for l in text.lines() {
-        c.feed(&parse_line(l));
-    }
+    let c = report::collect_log(&text);
     let v = report::verdict(&c, Source::Log, a.expect);
-    let host = HostInfo {
-        bootargs: String::new(),
-        ..Default::default()
-    };
+    let host = report::log_host_info(&c);
     finish(
         &c,
         &v,

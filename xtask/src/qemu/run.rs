@@ -1,5 +1,6 @@
 //! Running the image under QEMU with a kill timeout, streaming and parsing its console.
 
+use super::accel::Accel;
 use super::discover::Qemu;
 use crate::board::Board;
 use crate::progress::View;
@@ -13,7 +14,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 /// TCG with one host thread per vCPU: real overlap between guest CPUs.
-pub const ACCEL: &str = "tcg,thread=multi";
+pub const ACCEL: &str = super::accel::TCG;
 
 /// The emulated machine.
 #[derive(Debug, Clone)]
@@ -22,25 +23,48 @@ pub struct Machine {
     pub cpus: u32,
     pub memory_mib: u32,
     pub cpu: String,
+    pub accel: Accel,
 }
 
 impl Machine {
-    /// `cpus` CPUs of model `cpu` on `board`, with the board's default memory.
+    /// `cpus` CPUs of model `cpu` on `board` under TCG, with the board's default memory.
     pub fn new(board: Board, cpus: u32, cpu: &str) -> Self {
         Self {
             board,
             cpus,
             memory_mib: board.spec().default_memory_mib,
             cpu: cpu.to_string(),
+            accel: Accel::Tcg,
         }
+    }
+
+    /// The bootargs xtask always passes for this machine: how the kernel leaves it. Under TCG
+    /// QEMU runs with `-semihosting`, whose exit carries the kernel's code (every board's
+    /// kernel can use it; the Pi's default, the PM watchdog halt, would make QEMU exit 0);
+    /// under KVM there is no semihosting, so PSCI `SYSTEM_OFF`, and the code comes from the
+    /// `end` record.
+    pub fn exit_bootarg(&self) -> (&'static str, String) {
+        let how = if self.accel.semihosting() {
+            "semihosting"
+        } else {
+            "psci"
+        };
+        ("exit", how.to_string())
     }
 }
 
 /// QEMU's command line for `machine` booting `image` with `bootargs`.
 pub fn qemu_args(m: &Machine, image: &Path, bootargs: &str) -> Vec<String> {
-    let mut a: Vec<String> = m.board.spec().machine_args(&m.cpu);
+    let mut a: Vec<String> = match m.accel {
+        Accel::Tcg => m.board.spec().machine_args(&m.cpu),
+        // The host's cores and the host's GIC version (a GICv3 host without v2 compatibility
+        // cannot give the guest a GICv2; the kernel then reports V1i's shootdown as `flag`).
+        Accel::Kvm => ["-M", "virt,gic-version=host", "-cpu", "host"]
+            .map(String::from)
+            .to_vec(),
+    };
     let mut push = |s: &[&str]| a.extend(s.iter().map(|x| x.to_string()));
-    push(&["-accel", ACCEL]);
+    push(&["-accel", m.accel.qemu_value()]);
     push(&[
         "-smp",
         &m.cpus.to_string(),
@@ -50,7 +74,10 @@ pub fn qemu_args(m: &Machine, image: &Path, bootargs: &str) -> Vec<String> {
     // No NIC: the testbed has no network, and `virt`'s default virtio-net wants
     // `efi-virtio.rom`, which a minimal QEMU install (no `ipxe-qemu`) lacks.
     push(&["-nic", "none"]);
-    push(&["-nographic", "-semihosting", "-no-reboot"]);
+    push(&["-nographic", "-no-reboot"]);
+    if m.accel.semihosting() {
+        push(&["-semihosting"]);
+    }
     push(&["-kernel", &image.to_string_lossy(), "-append", bootargs]);
     a
 }
@@ -93,6 +120,9 @@ pub fn boot(
 ) -> Result<Outcome, String> {
     let mut all: Vec<(&str, String)> = pairs.to_vec();
     all.push(("deadline_ms", kernel_deadline_ms(timeout_s).to_string()));
+    if !all.iter().any(|(k, _)| *k == "exit") {
+        all.push(machine.exit_bootarg());
+    }
     let spec = RunSpec {
         qemu,
         machine,
@@ -129,6 +159,8 @@ pub struct Outcome {
     pub lines: Vec<String>,
     /// QEMU's own stderr lines.
     pub stderr: Vec<String>,
+    /// The bootargs the kernel was given.
+    pub bootargs: String,
 }
 
 enum Event {
@@ -237,6 +269,7 @@ pub fn run(spec: &RunSpec) -> Result<Outcome> {
         duration,
         lines,
         stderr,
+        bootargs: spec.bootargs.clone(),
     })
 }
 
@@ -324,8 +357,9 @@ mod tests {
         assert_eq!(
             a.join(" "),
             "-M virt,gic-version=2 -cpu max -accel tcg,thread=multi -smp 2 -m 512M -nic none -nographic \
-             -semihosting -no-reboot -kernel /t/Image -append run=selftest seed=1"
+             -no-reboot -semihosting -kernel /t/Image -append run=selftest seed=1"
         );
+        assert_eq!(m.exit_bootarg(), ("exit", "semihosting".to_string()));
         assert_eq!(
             a.last().unwrap(),
             "run=selftest seed=1",
@@ -344,6 +378,7 @@ mod tests {
             duration: Duration::from_millis(10),
             lines: Vec::new(),
             stderr: stderr.iter().map(|s| s.to_string()).collect(),
+            bootargs: String::new(),
         }
     }
 
@@ -375,6 +410,26 @@ mod tests {
         let mut t = outcome(0, &[], None);
         t.timed_out = true;
         assert_eq!(qemu_failure(&t), None);
+    }
+
+    #[test]
+    fn raspi4b_and_kvm_command_lines() {
+        let m = Machine::new(Board::Rpi4, 4, "cortex-a72");
+        assert_eq!(
+            qemu_args(&m, Path::new("/t/kernel8.img"), "run=selftest").join(" "),
+            "-M raspi4b -accel tcg,thread=multi -smp 4 -m 2048M -nic none -nographic -no-reboot \
+             -semihosting -kernel /t/kernel8.img -append run=selftest"
+        );
+        let k = Machine {
+            accel: Accel::Kvm,
+            ..Machine::new(Board::Virt, 2, "cortex-a72")
+        };
+        assert_eq!(
+            qemu_args(&k, Path::new("/t/Image"), "run=selftest").join(" "),
+            "-M virt,gic-version=host -cpu host -accel kvm -smp 2 -m 512M -nic none -nographic \
+             -no-reboot -kernel /t/Image -append run=selftest"
+        );
+        assert_eq!(k.exit_bootarg(), ("exit", "psci".to_string()));
     }
 
     #[test]

@@ -29,6 +29,14 @@ pub enum Kind {
         exit: i32,
         check: Check,
     },
+    /// `cargo xtask report`'s path on the saved console log of the boot case named `of` (run
+    /// earlier in the same `cargo xtask test`): the same report as the live run; with
+    /// `cut: Some(n)`, the log cut in the middle of the record after the `n + 1`-th result must
+    /// still report those rows, and say it was cut short.
+    Report {
+        of: &'static str,
+        cut: Option<usize>,
+    },
     /// Run this xtask binary with `args` (`--board B` after the subcommand): it must refuse them
     /// before QEMU or cargo starts.
     Refused {
@@ -145,6 +153,17 @@ pub const CASES: &[Case] = &[
             stderr_has: "--cpus 9",
         },
     },
+    // On anything but an arm64 Linux host KVM cannot run an Arm guest: refused before the
+    // image is built.
+    #[cfg(not(all(target_arch = "aarch64", target_os = "linux")))]
+    Case {
+        name: "--accel kvm refused on this host",
+        kind: Kind::Refused {
+            args: &["qemu", "--accel", "kvm", "--run", "selftest"],
+            exit: 2,
+            stderr_has: "--accel kvm needs an arm64 Linux host",
+        },
+    },
     Case {
         name: "unknown --run refused before QEMU",
         kind: Kind::Refused {
@@ -189,20 +208,88 @@ const fn boot(
     }
 }
 
+/// Name of the raspi4b GUP case, whose console log the report cases read.
+const RPI4_GUP: &str = "raspi4b gup smp4: V1 caught, V0 clean";
+
+/// Cases of one board only, run by every `cargo xtask test` (whatever `--board`): the Pi image
+/// under QEMU raspi4b (4 CPUs, 2 GiB, ATAGs instead of a device tree, spin-table
+/// secondaries). Short by iterations, with generous timeouts: four busy vCPUs on a small host
+/// are slow and erratic.
+pub const BOARD_CASES: &[(Board, Case)] = &[
+    (
+        Board::Rpi4,
+        Case {
+            name: "raspi4b selftest smp4: spin table, MMU and caches on",
+            kind: boot(4, &["run=selftest", "iters=20000"], 300, 0, rpi4_selftest),
+        },
+    ),
+    (
+        Board::Rpi4,
+        Case {
+            name: "raspi4b mm-stress smp4 audit clean",
+            kind: boot(4, &["run=mm-stress"], 400, 0, mm_stress_clean),
+        },
+    ),
+    (
+        Board::Rpi4,
+        Case {
+            name: RPI4_GUP,
+            kind: boot(
+                4,
+                &["run=gup", "variant=V0,V1", "iters=500", "time_ms=120000"],
+                900,
+                0,
+                gup_v1_caught_v0_clean,
+            ),
+        },
+    ),
+    (
+        Board::Rpi4,
+        Case {
+            name: "raspi4b serial log: report = live report",
+            kind: Kind::Report {
+                of: RPI4_GUP,
+                cut: None,
+            },
+        },
+    ),
+    (
+        Board::Rpi4,
+        Case {
+            name: "raspi4b serial log cut short: finished rows reported",
+            kind: Kind::Report {
+                of: RPI4_GUP,
+                cut: Some(0),
+            },
+        },
+    ),
+];
+
 impl Case {
     /// Whether `board`'s machine can run this case.
     pub fn applies_to(&self, board: Board) -> bool {
         match self.kind {
             Kind::Boot { cpus, .. } => board.spec().allows_cpus(cpus),
-            Kind::Refused { .. } => true,
+            Kind::Refused { .. } | Kind::Report { .. } => true,
         }
     }
 }
 
-/// The cases `board` can run, and how many it cannot.
+/// The cases `board` can run (the general ones it can, then its own), and how many general
+/// ones it cannot.
 pub fn for_board(board: Board) -> (Vec<&'static Case>, usize) {
-    let (yes, no): (Vec<_>, Vec<_>) = CASES.iter().partition(|c| c.applies_to(board));
+    let (mut yes, no): (Vec<_>, Vec<_>) = CASES.iter().partition(|c| c.applies_to(board));
+    yes.extend(board_only(board));
     (yes, no.len())
+}
+
+/// `board`'s own cases.
+pub fn board_only(board: Board) -> Vec<&'static Case> {
+    BOARD_CASES
+        .iter()
+        .filter(|(b, _)| *b == board)
+        .map(|(_, c)| c)
+        .collect()
 }
 
 #[cfg(test)]
@@ -211,10 +298,31 @@ mod tests {
 
     #[test]
     fn case_names_are_unique() {
-        let mut names: Vec<_> = CASES.iter().map(|c| c.name).collect();
+        let all: Vec<_> = CASES
+            .iter()
+            .chain(BOARD_CASES.iter().map(|(_, c)| c))
+            .map(|c| c.name)
+            .collect();
+        let mut names = all.clone();
         names.sort_unstable();
         names.dedup();
-        assert_eq!(names.len(), CASES.len());
+        assert_eq!(names.len(), all.len());
+    }
+
+    #[test]
+    fn report_cases_read_a_board_case_run_before_them() {
+        for (board, case) in BOARD_CASES {
+            if let Kind::Report { of, .. } = case.kind {
+                let cases = board_only(*board);
+                let src = cases
+                    .iter()
+                    .position(|c| c.name == of)
+                    .expect("source case");
+                let me = cases.iter().position(|c| c.name == case.name).unwrap();
+                assert!(src < me, "{} reads {of}, which runs later", case.name);
+                assert!(matches!(cases[src].kind, Kind::Boot { .. }));
+            }
+        }
     }
 
     #[test]

@@ -49,6 +49,13 @@ pub fn selftest_ok(c: &Collector, n: u64) -> Result<(), String> {
     if let Some(bad) = c.cpus.iter().find(|r| r.mmu != Some(true)) {
         return Err(format!("cpu record with the MMU off: {:?}", bad.raw));
     }
+    if let Some(bad) = c
+        .cpus
+        .iter()
+        .find(|r| r.dcache != Some(true) || r.icache != Some(true))
+    {
+        return Err(format!("cpu record with a cache off: {:?}", bad.raw));
+    }
     let r = result_of(c, "selftest")?;
     if r.passed != Some(true) {
         return Err(format!("selftest result not passed: {:?}", r.raw));
@@ -70,6 +77,60 @@ pub fn selftest_ok(c: &Collector, n: u64) -> Result<(), String> {
     }
     if !c.faults.is_empty() {
         return Err(format!("fault records: {:?}", c.faults));
+    }
+    end_passed(c)
+}
+
+/// The Pi image under QEMU raspi4b: the self-test on all 4 CPUs (MMU and caches on), the
+/// secondaries released through the spin table, the board's `platform` record.
+pub fn rpi4_selftest(c: &Collector) -> Result<(), String> {
+    selftest_ok(c, 4)?;
+    let p = &c.platform.as_ref().ok_or("no platform record")?.view;
+    let got = (
+        p.board.as_deref(),
+        p.cpu_release.as_deref(),
+        p.el,
+        p.mmu,
+        p.dcache,
+        p.icache,
+    );
+    if got
+        != (
+            Some("rpi4"),
+            Some("spin-table"),
+            Some(1),
+            Some(true),
+            Some(true),
+            Some(true),
+        )
+    {
+        return Err(format!(
+            "platform (board, cpu_release, el, mmu, dcache, icache) = {got:?}, want rpi4 with \
+             spin-table secondaries at EL1, MMU and caches on"
+        ));
+    }
+    Ok(())
+}
+
+/// A short GUP run: V1 (no membership recheck) is caught, V0 shows no violation (its verdict
+/// may be INCONCLUSIVE when so few iterations give too few window hits), every verdict is one
+/// the kernel expected, the audit is clean.
+pub fn gup_v1_caught_v0_clean(c: &Collector) -> Result<(), String> {
+    let v1 = gup_result(c, "V1")?;
+    if v1.violations.total() == 0 || v1.verdict != Verdict::Reproduced {
+        return Err(format!("V1 not caught: {v1:?}"));
+    }
+    let v0 = gup_result(c, "V0")?;
+    if v0.violations.total() != 0 || v0.accepted.unwrap_or(0) == 0 {
+        return Err(format!("V0 not clean (or accepted nothing): {v0:?}"));
+    }
+    if !matches!(v0.verdict, Verdict::Clean | Verdict::Inconclusive) {
+        return Err(format!("V0 verdict {}", v0.verdict));
+    }
+    if let Some(a) = &c.audit {
+        if a.passed != Some(true) {
+            return Err(format!("audit failed: {:?}", a.raw));
+        }
     }
     end_passed(c)
 }
@@ -279,8 +340,8 @@ mod tests {
     }
 
     const SELFTEST2: &str = r#"@gupbed {"rec":"platform","v":1,"cpus_expected":2,"cpus_online":2}
-        @gupbed {"rec":"cpu","v":1,"cpu":0,"mmu":true}
-        @gupbed {"rec":"cpu","v":1,"cpu":1,"mmu":true}
+        @gupbed {"rec":"cpu","v":1,"cpu":0,"mmu":true,"dcache":true,"icache":true}
+        @gupbed {"rec":"cpu","v":1,"cpu":1,"mmu":true,"dcache":true,"icache":true}
         @gupbed {"rec":"result","v":1,"run":"selftest","passed":true,"mutex_total":20,"atomic_total":20,"expected_total":20}
         @gupbed {"rec":"end","v":1,"passed":true,"exit_code":0}"#;
 
@@ -290,11 +351,34 @@ mod tests {
     }
 
     #[test]
+    fn rpi4_predicates_read_the_raspi4b_log() {
+        let log = include_str!("../../testdata/raspi4b-gup.log");
+        let c = report::collect_log(log);
+        gup_v1_caught_v0_clean(&c).unwrap();
+        // The same log as a self-test lacks the selftest result: refused.
+        assert!(rpi4_selftest(&c).is_err());
+        let mut pi = rec(&SELFTEST2
+            .replace("\"cpus_expected\":2,\"cpus_online\":2", "\"cpus_expected\":4,\"cpus_online\":4,\"board\":\"rpi4\",\"cpu_release\":\"spin-table\",\"el\":1,\"mmu\":true,\"dcache\":true,\"icache\":true"));
+        assert!(rpi4_selftest(&pi).is_err(), "only 2 cpu records");
+        for n in 2..4 {
+            pi.feed(&crate::records::parse_line(&format!(
+                "@gupbed {{\"rec\":\"cpu\",\"v\":1,\"cpu\":{n},\"mmu\":true,\"dcache\":true,\"icache\":true}}"
+            )));
+        }
+        rpi4_selftest(&pi).unwrap();
+        let virt = rec(&SELFTEST2.replace(
+            "\"cpus_online\":2",
+            "\"cpus_online\":2,\"board\":\"qemu-virt\"",
+        ));
+        assert!(rpi4_selftest(&virt).is_err());
+    }
+
+    #[test]
     fn selftest_predicate_catches_each_defect() {
         assert!(selftest_ok(&rec(SELFTEST2), 4).is_err(), "wrong CPU count");
         let zero = |s: &str| s.replace(":20", ":0");
         type Mutate = fn(&str) -> String;
-        let cases: [(&str, Mutate); 6] = [
+        let cases: [(&str, Mutate); 8] = [
             ("lost atomic increment", |s| {
                 s.replace("\"atomic_total\":20", "\"atomic_total\":19")
             }),
@@ -302,6 +386,10 @@ mod tests {
             ("MMU off", |s| {
                 s.replace("\"cpu\":1,\"mmu\":true", "\"cpu\":1,\"mmu\":false")
             }),
+            ("D-cache off", |s| {
+                s.replacen("\"dcache\":true", "\"dcache\":false", 1)
+            }),
+            ("I-cache unknown", |s| s.replacen(",\"icache\":true", "", 1)),
             ("result failed", |s| {
                 s.replace("\"passed\":true,\"mutex", "\"passed\":false,\"mutex")
             }),

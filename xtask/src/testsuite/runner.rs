@@ -1,7 +1,7 @@
 //! `cargo xtask test`: host tests, lints, loom, image build, then the QEMU integration cases of
 //! [`super::cases`] for the chosen board.
 
-use super::cases::{self, Check, Kind};
+use super::cases::{self, Case, Check, Kind};
 use crate::board::Board;
 use crate::cli::TestArgs;
 use crate::image::{self, BuildOpts, Image};
@@ -10,7 +10,8 @@ use crate::qemu::run::{self, Machine, Outcome, RunSpec};
 use crate::report::{self, Source};
 use crate::{loom, util};
 use anyhow::Result;
-use std::path::PathBuf;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -63,37 +64,12 @@ pub fn command(a: &TestArgs) -> Result<i32> {
     if !a.qemu_only {
         host_steps(&mut t);
     }
-    let now = Instant::now();
-    let img = image::build(BuildOpts {
-        board: a.board,
-        release: true,
-        deny_warnings: true,
-    });
-    let img = match img {
-        Ok(i) => {
-            t.record("image build (-D warnings)", now, Ok(()));
-            let now = Instant::now();
-            t.record(
-                "generated barriers (fixed reader, free path)",
-                now,
-                crate::disasm::barrier_checks(&i.elf),
-            );
-            let now = Instant::now();
-            t.record(
-                "no exclusives before the MMU is on",
-                now,
-                crate::premmu::check(&i.elf).map(|s| println!("     {s}")),
-            );
-            Some(i)
-        }
-        Err(e) => {
-            t.record("image build (-D warnings)", now, Err(format!("{e:#}")));
-            None
-        }
-    };
     let qemu = crate::qemu::install::ensure(false);
     let logs = image::target_dir().join("xtask-test");
     let _ = std::fs::create_dir_all(&logs);
+    let wanted = |c: &&Case| a.only.as_ref().is_none_or(|o| c.name.contains(o.as_str()));
+    // The board under test runs every case it can; every other board runs its own cases
+    // (so plain `cargo xtask test`, i.e. CI, boots the Pi image under QEMU raspi4b too).
     let (list, not_applicable) = cases::for_board(a.board);
     if not_applicable > 0 {
         println!(
@@ -101,32 +77,199 @@ pub fn command(a: &TestArgs) -> Result<i32> {
             a.board
         );
     }
-    for case in list
-        .into_iter()
-        .filter(|c| a.only.as_ref().is_none_or(|o| c.name.contains(o.as_str())))
-    {
-        let now = Instant::now();
-        let r = match (&case.kind, &img, &qemu) {
-            (
-                Kind::Refused {
-                    args,
-                    exit,
-                    stderr_has,
-                },
-                _,
-                _,
-            ) => refused(args, a.board, *exit, stderr_has),
-            (Kind::Boot { .. }, None, _) => Err("no image (build failed)".into()),
-            (Kind::Boot { .. }, _, Err(e)) => Err(format!("no QEMU: {e:#}")),
-            (k @ Kind::Boot { .. }, Some(img), Ok(q)) => {
-                boot_case(case.name, k, a.board, img, q, &logs)
-            }
-        };
-        t.record(case.name, now, r);
+    let mut groups = vec![(a.board, list)];
+    for b in Board::ALL.into_iter().filter(|&b| b != a.board) {
+        groups.push((b, cases::board_only(b)));
+    }
+    let mut outcomes: BTreeMap<&'static str, Outcome> = BTreeMap::new();
+    for (board, list) in groups {
+        let list: Vec<&'static Case> = list.into_iter().filter(wanted).collect();
+        if board != a.board && list.is_empty() {
+            continue;
+        }
+        let img = build_and_check(board, &mut t);
+        for case in list {
+            let now = Instant::now();
+            let r = match (&case.kind, &img, &qemu) {
+                (
+                    Kind::Refused {
+                        args,
+                        exit,
+                        stderr_has,
+                    },
+                    _,
+                    _,
+                ) => refused(args, board, *exit, stderr_has),
+                (Kind::Report { of, cut }, _, _) => report_case(of, *cut, &outcomes, &logs),
+                (Kind::Boot { .. }, None, _) => Err("no image (build failed)".into()),
+                (Kind::Boot { .. }, _, Err(e)) => Err(format!("no QEMU: {e:#}")),
+                (k @ Kind::Boot { .. }, Some(img), Ok(q)) => {
+                    let (r, out) = boot_case(case.name, k, board, img, q, &logs);
+                    if let Some(out) = out {
+                        outcomes.insert(case.name, out);
+                    }
+                    r
+                }
+            };
+            t.record(case.name, now, r);
+        }
     }
     println!("total {:.1} s", started.elapsed().as_secs_f64());
     println!("{} passed, {} failed", t.passed, t.failed);
     Ok(if t.failed == 0 { 0 } else { 1 })
+}
+
+/// Build `board`'s image with `-D warnings` and check its generated code.
+fn build_and_check(board: Board, t: &mut Tally) -> Option<Image> {
+    let now = Instant::now();
+    let img = image::build(BuildOpts {
+        board,
+        release: true,
+        deny_warnings: true,
+    });
+    match img {
+        Ok(i) => {
+            t.record(&format!("image build {board} (-D warnings)"), now, Ok(()));
+            let now = Instant::now();
+            t.record(
+                &format!("generated barriers {board} (fixed reader, free path)"),
+                now,
+                crate::disasm::barrier_checks(&i.elf),
+            );
+            let now = Instant::now();
+            t.record(
+                &format!("no exclusives before the MMU is on ({board})"),
+                now,
+                crate::premmu::check(&i.elf).map(|s| println!("     {s}")),
+            );
+            Some(i)
+        }
+        Err(e) => {
+            t.record(
+                &format!("image build {board} (-D warnings)"),
+                now,
+                Err(format!("{e:#}")),
+            );
+            None
+        }
+    }
+}
+
+/// Where a case's console log is kept.
+fn log_path(logs: &Path, name: &str) -> PathBuf {
+    logs.join(format!(
+        "{}.log",
+        name.replace(|c: char| !c.is_ascii_alphanumeric(), "_")
+    ))
+}
+
+/// `cargo xtask report`'s path on the saved console log of case `of` (a serial log of the
+/// board's image): the same report as the live run, or, cut after `cut` result records in the
+/// middle of the next record, every row before the cut and a `cut_short` verdict.
+fn report_case(
+    of: &str,
+    cut: Option<usize>,
+    outcomes: &BTreeMap<&'static str, Outcome>,
+    logs: &Path,
+) -> Result<(), String> {
+    let live = outcomes
+        .get(of)
+        .ok_or_else(|| format!("case {of:?} did not run (or did not finish)"))?;
+    let path = log_path(logs, of);
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let text = match cut {
+        None => text,
+        Some(n) => cut_after_results(&text, n)
+            .ok_or_else(|| format!("{}: fewer than {} result records", path.display(), n + 1))?,
+    };
+    let c = report::collect_log(&text);
+    let v = report::verdict(&c, Source::Log, false);
+    let from_log = report::json_report(&c, &v, &report::log_host_info(&c));
+    let lv = report::verdict(
+        &live.collector,
+        Source::Qemu {
+            exit: live.exit,
+            timed_out: live.timed_out,
+        },
+        false,
+    );
+    let host = report::HostInfo {
+        bootargs: live.bootargs.clone(),
+        ..Default::default()
+    };
+    let from_run = report::json_report(&live.collector, &lv, &host);
+    compare_reports(&from_run, &from_log, cut)
+}
+
+/// `text` up to and including its `n + 1`-th result record, then half of the next record.
+fn cut_after_results(text: &str, n: usize) -> Option<String> {
+    let lines: Vec<&str> = text.split_inclusive('\n').collect();
+    let at = lines
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| l.contains("\"rec\":\"result\""))
+        .nth(n)?
+        .0;
+    let next = lines[at + 1..].iter().find(|l| l.contains("@gupbed {"))?;
+    Some(lines[..=at].concat() + &next[..next.len() / 2])
+}
+
+fn compare_reports(
+    live: &serde_json::Value,
+    log: &serde_json::Value,
+    cut: Option<usize>,
+) -> Result<(), String> {
+    let same = |k: &str| -> Result<(), String> {
+        if live[k] == log[k] {
+            Ok(())
+        } else {
+            Err(format!("`{k}` differs: live {} / log {}", live[k], log[k]))
+        }
+    };
+    same("platform")?;
+    match cut {
+        None => {
+            for k in [
+                "runs",
+                "audit",
+                "litmus",
+                "calibration",
+                "memmodel",
+                "ipi",
+                "faults",
+                "errors",
+                "passed",
+                "exit_code",
+                "bootargs",
+            ] {
+                same(k)?;
+            }
+            Ok(())
+        }
+        Some(n) => {
+            let rows = |j: &serde_json::Value| j["runs"].as_array().cloned().unwrap_or_default();
+            let (all, kept) = (rows(live), rows(log));
+            if kept.len() != n + 1 || kept[..] != all[..=n] {
+                return Err(format!(
+                    "cut after {} rows: the log's report has {} rows, not the live run's first {}",
+                    n + 1,
+                    kept.len(),
+                    n + 1
+                ));
+            }
+            let cut_short = log["errors"]
+                .as_array()
+                .is_some_and(|e| e.iter().any(|p| p["kind"] == "cut_short"));
+            if !cut_short || log["exit_code"] != report::EXIT_PROTOCOL || log["passed"] != false {
+                return Err(format!(
+                    "a cut log must say cut_short and exit {}: {}",
+                    report::EXIT_PROTOCOL,
+                    log["errors"]
+                ));
+            }
+            Ok(())
+        }
+    }
 }
 
 fn host_steps(t: &mut Tally) {
@@ -244,8 +387,8 @@ fn boot_case(
     board: Board,
     img: &Image,
     q: &Qemu,
-    logs: &std::path::Path,
-) -> Result<(), String> {
+    logs: &Path,
+) -> (Result<(), String>, Option<Outcome>) {
     let Kind::Boot {
         cpus,
         cpu,
@@ -255,32 +398,34 @@ fn boot_case(
         check,
     } = k
     else {
-        return Err("not a boot case".into());
+        return (Err("not a boot case".into()), None);
     };
+    let machine = Machine::new(board, *cpus, cpu);
     let ours = [
         ("seed", test_seed().to_string()),
         (
             "deadline_ms",
             run::kernel_deadline_ms(*timeout_s).to_string(),
         ),
+        machine.exit_bootarg(),
     ];
     let extra: Vec<String> = bootargs.iter().map(|s| s.to_string()).collect();
     let spec = RunSpec {
         qemu: q,
-        machine: Machine::new(board, *cpus, cpu),
+        machine,
         image: img.raw.clone(),
         bootargs: run::compose_bootargs(&ours, &extra),
         timeout: Duration::from_secs(*timeout_s),
         show: false,
         verbose: false,
     };
-    let out = run::run(&spec).map_err(|e| format!("{e:#}"))?;
-    let log = logs.join(format!(
-        "{}.log",
-        name.replace(|c: char| !c.is_ascii_alphanumeric(), "_")
-    ));
+    let out = match run::run(&spec) {
+        Ok(o) => o,
+        Err(e) => return (Err(format!("{e:#}")), None),
+    };
+    let log = log_path(logs, name);
     let _ = std::fs::write(&log, out.lines.join("\n") + "\n");
-    judge(&out, *exit, *check).map_err(|e| {
+    let r = judge(&out, *exit, *check).map_err(|e| {
         let tail: Vec<&String> = out.lines.iter().rev().take(25).collect::<Vec<_>>().into_iter().rev().collect();
         let tail: Vec<&str> = tail.iter().map(|s| s.as_str()).collect();
         format!(
@@ -290,7 +435,8 @@ fn boot_case(
             tail.join("\n  "),
             out.stderr.join("\n  ")
         )
-    })
+    });
+    (r, Some(out))
 }
 
 /// Exit code and record predicate of one QEMU outcome.
