@@ -357,6 +357,9 @@ pub fn json_report(c: &Collector, v: &Verdict, host: &HostInfo) -> Value {
         "dcache": p.dcache,
         "icache": p.icache,
         "counter_hz": p.counter_hz,
+        "firmware": p.firmware,
+        "cpu_release": p.cpu_release,
+        "exit": p.exit,
         "qemu_version": host.qemu_version,
         "accel": host.accel,
     });
